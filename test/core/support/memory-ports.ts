@@ -1,0 +1,115 @@
+/** In-memory ports for core tests: a manual clock and a transport whose far end the test drives. */
+import type { Clock, LogLevel, LogSink, TimerHandle, Transport, TransportCloseInfo, TransportConnector, TransportEvents } from "../../../src/ports.js";
+
+interface ManualTimer {
+  id: number;
+  at: number;
+  callback: () => void;
+}
+
+/** Time moves only when the test says so; timers fire in order during advance(). */
+export class ManualClock implements Clock {
+  private t = 1000;
+  private seq = 0;
+  private timers: ManualTimer[] = [];
+
+  now(): number {
+    return this.t;
+  }
+  setTimer(callback: () => void, delayMs: number): TimerHandle {
+    const timer = { id: ++this.seq, at: this.t + Math.max(0, delayMs), callback };
+    this.timers.push(timer);
+    return timer.id;
+  }
+  clearTimer(handle: TimerHandle): void {
+    this.timers = this.timers.filter((t) => t.id !== handle);
+  }
+  get pendingTimers(): number {
+    return this.timers.length;
+  }
+  advance(ms: number): void {
+    const target = this.t + ms;
+    for (;;) {
+      let next: ManualTimer | undefined;
+      for (const t of this.timers) if (t.at <= target && (!next || t.at < next.at || (t.at === next.at && t.id < next.id))) next = t;
+      if (!next) break;
+      this.timers = this.timers.filter((t) => t !== next);
+      this.t = next.at;
+      next.callback();
+    }
+    this.t = target;
+  }
+}
+
+/** The far end of an in-memory transport: the test opens it, reads what the client wrote, and answers. */
+export class MemoryLink {
+  readonly writes: Uint8Array[] = [];
+  events: TransportEvents | null = null;
+  closedByClient = false;
+  private closed = false;
+  private opened = false;
+  connects = 0;
+
+  readonly connector: TransportConnector = (events) => {
+    this.events = events;
+    this.connects++;
+    const transport: Transport = {
+      write: (chunk) => {
+        if (!this.opened) throw new Error("write before open");
+        if (this.closed) return;
+        this.writes.push(chunk);
+        this.onClientWrite?.(chunk);
+      },
+      close: () => {
+        if (this.closed) return;
+        this.closed = true;
+        this.closedByClient = true;
+        events.onClose({ kind: "local" });
+      },
+    };
+    return transport;
+  };
+
+  /** Called on every client write (e.g. to feed a fake broker). */
+  onClientWrite: ((chunk: Uint8Array) => void) | null = null;
+
+  open(): void {
+    this.opened = true;
+    this.events?.onOpen();
+  }
+  send(bytes: Uint8Array): void {
+    if (!this.closed) this.events?.onData(bytes);
+  }
+  serverClose(info: TransportCloseInfo = { kind: "closed" }): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.events?.onClose(info);
+  }
+  get isClosed(): boolean {
+    return this.closed;
+  }
+  /** Everything the client wrote, concatenated. */
+  written(): Uint8Array {
+    let n = 0;
+    for (const w of this.writes) n += w.length;
+    const out = new Uint8Array(n);
+    let o = 0;
+    for (const w of this.writes) {
+      out.set(w, o);
+      o += w.length;
+    }
+    return out;
+  }
+}
+
+export class MemorySink implements LogSink {
+  readonly lines: string[] = [];
+  write(_level: LogLevel, line: string): void {
+    this.lines.push(line);
+  }
+}
+
+/** Lets promise callbacks run (microtasks only: works the same on Node and XS). */
+export async function settle(rounds = 5): Promise<void> {
+  for (let i = 0; i < rounds; i++) await Promise.resolve();
+}
