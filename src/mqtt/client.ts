@@ -390,7 +390,10 @@ export class MqttClient {
     this.state = "connected";
     this.connectDeadline = NO_DEADLINE;
     this.log?.debug(`connected (session present: ${p.sessionPresent})`);
-    if (this.keepaliveMs > 0) this.armTimer(this.clock.now() + this.keepaliveMs);
+    // The connect deadline is gone: re-arm for keepalive and any pipelined acks only.
+    this.cancelTimer();
+    const next = Math.min(this.keepaliveMs > 0 ? this.clock.now() + this.keepaliveMs : NO_DEADLINE, this.earliestAckDeadline());
+    if (next !== NO_DEADLINE) this.armTimer(next);
     const done = this.connectDone;
     this.connectDone = undefined;
     if (done) done(null, p);
@@ -481,6 +484,18 @@ export class MqttClient {
     if (next !== NO_DEADLINE) this.armTimer(next);
   }
 
+  private earliestAckDeadline(): number {
+    let earliest = NO_DEADLINE;
+    for (const entry of this.pending.values()) if (entry.deadline < earliest) earliest = entry.deadline;
+    return earliest;
+  }
+
+  private cancelTimer(): void {
+    if (this.timer !== null) this.clock.clearTimer(this.timer);
+    this.timer = null;
+    this.timerAt = NO_DEADLINE;
+  }
+
   /** Fails operations whose ack is overdue; returns the earliest deadline still pending. */
   private expireAcks(now: number): number {
     let earliest = NO_DEADLINE;
@@ -509,9 +524,7 @@ export class MqttClient {
     this.state = "closed";
     const error = new MqttClosedError(reason, message, cause);
     this.closeError = error;
-    if (this.timer !== null) this.clock.clearTimer(this.timer);
-    this.timer = null;
-    this.timerAt = NO_DEADLINE;
+    this.cancelTimer();
     this.reader.reset();
     const transport = this.transport;
     this.transport = null;

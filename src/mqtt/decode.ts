@@ -175,11 +175,12 @@ function decodeConnect(buf: Uint8Array, start: number, end: number): Packet {
   if ((flags & 0x40) && !(flags & 0x80)) {
     throw new MqttProtocolError("invalid-connect-flags", "CONNECT password without username");
   }
+  const keepalive = c.uint16();
   const packet: ConnectPacket = {
     type: PacketType.Connect,
-    keepalive: c.uint16(),
-    cleanSession: (flags & 0x02) !== 0,
     clientId: c.string(),
+    keepalive,
+    cleanSession: (flags & 0x02) !== 0,
   };
   if (flags & 0x04) {
     const topic = c.string();

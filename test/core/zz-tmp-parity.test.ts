@@ -1,0 +1,96 @@
+const fails = (f: () => void) => expect(f).toThrow();
+class Foo { a = 1; }
+describe("parity", () => {
+  it("toBe/toEqual", () => {
+    expect(NaN).toBe(NaN); fails(() => expect(0).toBe(-0)); fails(() => expect(0).toEqual(-0));
+    expect([1, [2, { x: 3 }]]).toEqual([1, [2, { x: 3 }]]);
+    expect([1, 2]).toEqual([1, 2, undefined]); fails(() => expect([1, 2]).toStrictEqual([1, 2, undefined])); fails(() => expect([1, undefined, 3]).toEqual([1, 3]));
+    expect([undefined]).toEqual([,]); fails(() => expect([undefined]).toStrictEqual([,]));
+    expect(new Foo()).toEqual({ a: 1 }); fails(() => expect(new Foo()).toStrictEqual({ a: 1 }));
+    fails(() => expect(new Uint8Array([1])).toEqual([1]));
+    fails(() => expect(new Uint8Array([1])).toEqual(new Int8Array([1])));
+    expect(new DataView(new Uint8Array([1, 2]).buffer)).toEqual(new DataView(new Uint8Array([1, 2]).buffer));
+    fails(() => expect(new Uint8Array([1, 2]).buffer).toStrictEqual(new Uint8Array([1, 3]).buffer)); expect(new TypeError("m")).toEqual(new RangeError("m")); fails(() => expect(new TypeError("m")).toStrictEqual(new RangeError("m")));
+    expect(new Map([[{ k: 1 }, "v"]])).toEqual(new Map([[{ k: 1 }, "v"]]));
+    fails(() => expect(new Map([["a", 1]])).toEqual(new Map([["a", 2]])));
+    expect(new Set([{ a: 1 }])).toEqual(new Set([{ a: 1 }]));
+    expect(new Date(5)).toEqual(new Date(5)); fails(() => expect(new Date(5)).toEqual(new Date(6)));
+    expect(/a/g).toEqual(/a/g); fails(() => expect(/a/g).toEqual(/a/i));
+    const cyc: any = { a: 1 }; cyc.self = cyc; const cyc2: any = { a: 1 }; cyc2.self = cyc2;
+    expect(cyc).toEqual(cyc2);
+    expect({ a: 1n }).toEqual({ a: 1n }); fails(() => expect({ a: 1n }).toEqual({ a: 1 }));
+    expect(new Error("x")).toEqual(new Error("x")); fails(() => expect(new Error("x")).toEqual(new Error("y")));
+    expect({ n: 1, s: "x", u: undefined }).toEqual({ n: expect.any(Number), s: expect.anything() });
+    expect([1, 2, 3]).toEqual(expect.arrayContaining([3, 1]));
+    expect({ a: 1, b: 2 }).toEqual(expect.objectContaining({ b: 2 }));
+    expect("hello world").toEqual(expect.stringContaining("lo w"));
+    expect("hello").toEqual(expect.stringMatching(/^h/));
+    fails(() => expect(1).toEqual(expect.any(String)));
+    expect(new Uint8Array([1, 2])).toStrictEqual(new Uint8Array([1, 2]));
+    fails(() => expect({ a: undefined }).toStrictEqual({}));
+  });
+  it("toMatchObject/toHaveProperty", () => {
+    expect({ a: 1, b: { c: 2, d: 3 }, e: [1, 2] }).toMatchObject({ b: { c: 2 }, e: [1, 2] });
+    fails(() => expect({ e: [1, 2] }).toMatchObject({ e: [1] }));
+    expect([{ a: 1, b: 2 }]).toMatchObject([{ a: 1 }]);
+    fails(() => expect({ a: 1 }).toMatchObject({ a: 1, b: undefined }));
+    expect({ a: 1, b: undefined }).toMatchObject({ a: 1, b: undefined });
+    expect({ a: { b: 1 } }).toHaveProperty("a.b"); expect({ a: { b: 1 } }).toHaveProperty(["a", "b"], 1);
+    expect({ a: { b: 1 } }).not.toHaveProperty("a.c"); fails(() => expect({ a: { b: 1 } }).toHaveProperty("a.b", 2));
+    expect("abc").toHaveProperty("length", 3);
+    expect({ a: undefined }).toHaveProperty("a");
+    expect({ a: [{ b: 5 }] }).toHaveProperty("a[0].b", 5);
+    expect({ a: [{ b: 5 }] }).toHaveProperty("a.0.b", 5);
+  });
+  it("toThrow", () => {
+    const thrower = () => { throw new TypeError("bad thing 42"); };
+    expect(thrower).toThrow(); expect(thrower).toThrow(TypeError); expect(thrower).toThrow(Error);
+    expect(thrower).toThrow("thing"); expect(thrower).toThrow(/\d+/); expect(thrower).toThrow(new Error("bad thing 42"));
+    expect(thrower).not.toThrow(RangeError); expect(thrower).not.toThrow("nope");
+    fails(() => expect(thrower).toThrow(RangeError)); fails(() => expect(() => 1).toThrow());
+    expect(() => 1).not.toThrow(); fails(() => expect(thrower).not.toThrow());
+    expect(() => { throw "str"; }).toThrow("str");
+    fails(() => expect(1).toThrow());
+  });
+  it("misc matchers", () => {
+    expect(2).toBeGreaterThan(1); expect(2n).toBeGreaterThan(1n); expect(2).toBeGreaterThanOrEqual(2);
+    expect(1).toBeLessThan(2); expect(2).toBeLessThanOrEqual(2); fails(() => expect(1).toBeGreaterThan(1));
+    fails(() => expect("1" as any).toBeGreaterThan(0));
+    expect([1, 2]).toHaveLength(2); expect("ab").toHaveLength(2); expect(new Uint8Array(4)).toHaveLength(4);
+    fails(() => expect(5 as any).toHaveLength(1));
+    expect(undefined).toBeUndefined(); expect(null).toBeDefined(); expect(null).toBeNull(); fails(() => expect(undefined).toBeNull());
+    expect(1).toBeTruthy(); expect("").toBeFalsy(); expect(0n).toBeFalsy(); expect(NaN).toBeNaN();
+    expect([1, 2]).toContain(2); expect("abc").toContain("b"); expect(new Set([1])).toContain(1); expect(new Uint8Array([7])).toContain(7);
+    fails(() => expect([{ a: 1 }]).toContain({ a: 1 })); expect([{ a: 1 }]).toContainEqual({ a: 1 });
+    expect("abc").toMatch(/b/); expect("abc").toMatch("bc"); fails(() => expect("abc").toMatch(/d/));
+    expect(new Foo()).toBeInstanceOf(Foo); expect(new Uint8Array()).toBeInstanceOf(Uint8Array); fails(() => expect({}).toBeInstanceOf(Foo));
+    expect(0.1 + 0.2).toBeCloseTo(0.3); expect(0.1 + 0.2).toBeCloseTo(0.3, 5); fails(() => expect(0.1).toBeCloseTo(0.2));
+  });
+  it("async matchers", async () => {
+    await expect(Promise.resolve(3)).resolves.toBe(3);
+    await expect(Promise.resolve(3)).resolves.not.toBe(4);
+    await expect(Promise.reject(new RangeError("r"))).rejects.toThrow(RangeError);
+    await expect(Promise.reject(new RangeError("r"))).rejects.toThrow("r");
+    await expect(Promise.reject(new RangeError("r"))).rejects.toBeInstanceOf(RangeError);
+    await expect(Promise.reject({ code: 5 })).rejects.toEqual({ code: 5 });
+    await expect(async () => { throw new Error("fn"); }).rejects.toThrow("fn");
+    await expect(expect(Promise.resolve(1)).rejects.toThrow()).rejects.toThrow();
+    await expect(expect(Promise.reject(new Error("e"))).resolves.toBe(1)).rejects.toThrow();
+    await expect(expect(Promise.reject(new Error("e"))).rejects.toThrow(TypeError)).rejects.toThrow();
+  });
+  it("done callback", (done) => { Promise.resolve().then(() => done()); });
+  it("assertions count", async () => { expect.assertions(2); expect(1).toBe(1); await expect(Promise.resolve(1)).resolves.toBe(1); });
+  it.each([[1, 2, 3], [2, 3, 5]])("adds %i + %i = %i", (a, b, c) => { expect(a + b).toBe(c); });
+  it.each([{ a: 1, b: 1 }])("object row $a", ({ a, b }) => { expect(a).toBe(b); });
+  it.skip("skipped", () => { throw new Error("no"); });
+  it.todo("todo later");
+  describe("nested hooks", () => {
+    const log: string[] = [];
+    beforeAll(() => { log.push("ba"); });
+    beforeEach(() => { log.push("be"); });
+    afterEach(() => { log.push("ae"); });
+    afterAll(() => { expect(log).toEqual(["ba", "be", "t1", "ae", "be", "t2", "ae"]); });
+    it("t1", () => { log.push("t1"); });
+    it("t2", () => { log.push("t2"); expect(log).toEqual(["ba", "be", "t1", "ae", "be", "t2"]); });
+  });
+});
