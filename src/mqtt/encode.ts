@@ -128,8 +128,8 @@ function writeFixedHeader(p: OutgoingPacket, remaining: number, buf: Uint8Array,
   buf[offset++] = (p.type << 4) | flags;
   let r = remaining;
   do {
-    let digit = r % 128;
-    r = Math.floor(r / 128);
+    let digit = r & 0x7f;
+    r >>>= 7; // r <= 268435455 < 2^31: bit operations are exact
     if (r > 0) digit |= 0x80;
     buf[offset++] = digit;
   } while (r > 0);
@@ -245,7 +245,8 @@ function checkQoS(q: number): asserts q is QoS {
 }
 
 function checkPacketId(id: number | undefined): void {
-  if (id === undefined || !(id >= 1 && id <= 0xffff) || id !== Math.floor(id)) {
+  // `& 0xffff` also rejects fractions and NaN.
+  if (id === undefined || id < 1 || (id & 0xffff) !== id) {
     throw new MqttProtocolError("invalid-packet-id", `packet id must be 1..65535, got ${id}`);
   }
 }

@@ -40,7 +40,9 @@ function payload(r: Prng): Uint8Array {
 export function randomPacket(r: Prng, type: number): Packet {
   switch (type) {
     case PacketType.Connect: {
-      const p: Packet = { type: PacketType.Connect, clientId: r.string(23, "\u0000"), keepalive: r.int(0, 65535), cleanSession: r.bool() };
+      const clientId = r.string(23, "\u0000");
+      // An empty client id needs a clean session (MQTT-3.1.3-7); mqtt-packet enforces that in its codec.
+      const p: Packet = { type: PacketType.Connect, clientId, keepalive: r.int(0, 65535), cleanSession: clientId === "" || r.bool() };
       if (r.bool(0.4)) p.will = { topic: topicName(r), payload: r.bytes(r.int(0, 50)), qos: r.int(0, 2) as QoS, retain: r.bool() };
       if (r.bool(0.6)) {
         p.username = r.string(40, "\u0000");

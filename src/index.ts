@@ -1,0 +1,5 @@
+/** Public API of the portable core: what an OEM application (Moddable or Node) imports. */
+export * from "./ports.js";
+export { Log, Logger, redact, REDACTED } from "./log.js";
+export type { LogOptions } from "./log.js";
+export * from "./mqtt/index.js";
