@@ -76,6 +76,7 @@ export interface ClientStats {
   packetsSent: number;
   packetsReceived: number;
   writes: number;
+  pingsSent: number;
 }
 
 interface Outgoing {
@@ -95,7 +96,7 @@ const NO_DEADLINE = Number.POSITIVE_INFINITY;
 
 export class MqttClient {
   state: ClientState = "idle";
-  readonly stats: ClientStats = { bytesSent: 0, bytesReceived: 0, packetsSent: 0, packetsReceived: 0, writes: 0 };
+  readonly stats: ClientStats = { bytesSent: 0, bytesReceived: 0, packetsSent: 0, packetsReceived: 0, writes: 0, pingsSent: 0 };
 
   private readonly options: MqttClientOptions;
   private readonly clock: Clock;
@@ -474,6 +475,7 @@ export class MqttClient {
       }
       if (!this.pingOutstanding && (now - this.lastSent >= this.keepaliveMs || silentFor >= this.keepaliveMs)) {
         this.pingOutstanding = true;
+        this.stats.pingsSent++;
         this.writeNow([{ packet: { type: PacketType.Pingreq }, remaining: 0, done: undefined }]);
       }
       const dead = this.lastReceived + this.keepaliveMs * 1.5;

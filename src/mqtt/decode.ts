@@ -127,9 +127,8 @@ function decodePublish(first: number, buf: Uint8Array, start: number, end: numbe
   const c = new BodyCursor(buf, start, end, "PUBLISH");
   const topic = c.string();
   if (topic.length === 0) throw new MqttProtocolError("invalid-topic", "PUBLISH with an empty topic name");
-  for (let i = 0; i < topic.length; i++) {
-    const ch = topic.charCodeAt(i);
-    if (ch === 0x23 || ch === 0x2b) throw new MqttProtocolError("invalid-topic", "PUBLISH topic name contains a wildcard");
+  if (topic.indexOf("#") >= 0 || topic.indexOf("+") >= 0) {
+    throw new MqttProtocolError("invalid-topic", "PUBLISH topic name contains a wildcard");
   }
   const packet = {
     type: PacketType.Publish,

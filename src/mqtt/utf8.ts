@@ -5,23 +5,54 @@
 
 import { MqttProtocolError } from "./errors.js";
 
+// XS stores strings as UTF-8, so charCodeAt(i) scans from the start: an indexed loop is O(n²) there. Its
+// string iterator walks once. Short strings (topics, telemetry: the hot path) keep the indexed loop, which is
+// fastest on V8 and allocates nothing on XS; long ones are iterated.
+const ITERATE_ABOVE = 256;
+
+function loneSurrogate(): MqttProtocolError {
+  return new MqttProtocolError("invalid-utf8", "string contains a lone surrogate");
+}
+
+function nulCharacter(): MqttProtocolError {
+  return new MqttProtocolError("invalid-utf8", "string contains U+0000");
+}
+
 /** Encoded length of `s`; throws on lone surrogates or U+0000 (which MQTT forbids). */
 export function utf8Length(s: string): number {
+  if (s.length > ITERATE_ABOVE) return utf8LengthIterating(s);
   let n = 0;
   const len = s.length;
   for (let i = 0; i < len; i++) {
     const c = s.charCodeAt(i);
     if (c < 0x80) {
-      if (c === 0) throw new MqttProtocolError("invalid-utf8", "string contains U+0000");
+      if (c === 0) throw nulCharacter();
       n += 1;
     } else if (c < 0x800) n += 2;
     else if (c >= 0xd800 && c <= 0xdbff) {
       const d = i + 1 < len ? s.charCodeAt(i + 1) : 0;
-      if (d < 0xdc00 || d > 0xdfff) throw new MqttProtocolError("invalid-utf8", "string contains a lone surrogate");
+      if (d < 0xdc00 || d > 0xdfff) throw loneSurrogate();
       n += 4;
       i++;
     } else if (c >= 0xdc00 && c <= 0xdfff) {
-      throw new MqttProtocolError("invalid-utf8", "string contains a lone surrogate");
+      throw loneSurrogate();
+    } else n += 3;
+  }
+  return n;
+}
+
+function utf8LengthIterating(s: string): number {
+  let n = 0;
+  for (const ch of s) {
+    const c = ch.charCodeAt(0);
+    if (c < 0x80) {
+      if (c === 0) throw nulCharacter();
+      n += 1;
+    } else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdfff) {
+      // The iterator yields a valid pair as one 2-unit string, a lone surrogate alone.
+      if (ch.length !== 2) throw loneSurrogate();
+      n += 4;
     } else n += 3;
   }
   return n;
@@ -29,6 +60,7 @@ export function utf8Length(s: string): number {
 
 /** Writes `s` (already checked by utf8Length) at `offset`; returns the offset after it. */
 export function writeUtf8(s: string, buf: Uint8Array, offset: number): number {
+  if (s.length > ITERATE_ABOVE) return writeUtf8Iterating(s, buf, offset);
   let o = offset;
   const len = s.length;
   for (let i = 0; i < len; i++) {
@@ -45,6 +77,28 @@ export function writeUtf8(s: string, buf: Uint8Array, offset: number): number {
       buf[o++] = 0x80 | (c & 0x3f);
     } else {
       buf[o++] = 0xe0 | (c >> 12);
+      buf[o++] = 0x80 | ((c >> 6) & 0x3f);
+      buf[o++] = 0x80 | (c & 0x3f);
+    }
+  }
+  return o;
+}
+
+function writeUtf8Iterating(s: string, buf: Uint8Array, offset: number): number {
+  let o = offset;
+  for (const ch of s) {
+    const c = ch.codePointAt(0) as number;
+    if (c < 0x80) buf[o++] = c;
+    else if (c < 0x800) {
+      buf[o++] = 0xc0 | (c >> 6);
+      buf[o++] = 0x80 | (c & 0x3f);
+    } else if (c < 0x10000) {
+      buf[o++] = 0xe0 | (c >> 12);
+      buf[o++] = 0x80 | ((c >> 6) & 0x3f);
+      buf[o++] = 0x80 | (c & 0x3f);
+    } else {
+      buf[o++] = 0xf0 | (c >> 18);
+      buf[o++] = 0x80 | ((c >> 12) & 0x3f);
       buf[o++] = 0x80 | ((c >> 6) & 0x3f);
       buf[o++] = 0x80 | (c & 0x3f);
     }

@@ -133,6 +133,22 @@ describe("codec: strings", () => {
     }
   });
 
+  it("agrees on long strings too (the iterating path used above 256 UTF-16 units)", () => {
+    const r = new Prng(43);
+    for (let i = 0; i < scaled(50); i++) {
+      const s = "x".repeat(250) + r.string(2000, "\u0000");
+      const n = utf8Length(s);
+      const buf = new Uint8Array(n);
+      expect(writeUtf8(s, buf, 0)).toBe(n);
+      expect(hex(buf)).toBe(hex(utf8(s)));
+      expect(readUtf8(buf, 0, n)).toBe(s);
+    }
+    const long = "y".repeat(300);
+    expectProtocolError(() => utf8Length(long + "\ud800"), "invalid-utf8");
+    expectProtocolError(() => utf8Length(long + "\udc00z"), "invalid-utf8");
+    expectProtocolError(() => utf8Length(long + "\u0000"), "invalid-utf8");
+  });
+
   it("refuses malformed UTF-8 with a typed error", () => {
     const bad = ["c080", "eda080", "80", "e4b8", "f4908080", "ff", "00", "c3"];
     for (const b of bad) {

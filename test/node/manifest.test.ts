@@ -1,0 +1,49 @@
+/**
+ * The root manifest.json is how a Moddable app gets the core: every module in src/ must be listed under
+ * tbsdk/<path>, point at an existing file, and every relative import inside src/ must land on a listed module
+ * (mcconfig resolves relative imports against manifest names, so an unlisted one fails only on the device).
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+const root = path.join(__dirname, "..", "..");
+const manifest = JSON.parse(fs.readFileSync(path.join(root, "manifest.json"), "utf8"));
+
+function sources(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const full = path.join(dir, e.name);
+    if (e.isDirectory()) return sources(full);
+    return e.name.endsWith(".ts") && !e.name.endsWith(".d.ts") ? [full] : [];
+  });
+}
+
+const files = sources(path.join(root, "src")).map((f) => path.relative(root, f).replace(/\.ts$/, ""));
+
+describe("root manifest.json", () => {
+  it("lists every core module as tbsdk/<path> -> ./src/<path>", () => {
+    for (const f of files) {
+      const name = "tbsdk/" + f.replace(/^src\//, "");
+      expect(manifest.modules[name]).toBe("./" + f);
+    }
+    expect(Object.keys(manifest.modules).length).toBe(files.length);
+  });
+
+  it("has every relative import inside src/ resolve to a listed module", () => {
+    const listed = new Set(Object.values(manifest.modules) as string[]);
+    for (const f of files) {
+      const text = fs.readFileSync(path.join(root, f + ".ts"), "utf8");
+      for (const m of text.matchAll(/from\s+"(\.{1,2}\/[^"]+)"/g)) {
+        const target = "./" + path.posix.join(path.posix.dirname(f), m[1].replace(/\.js$/, ""));
+        expect(listed.has(target)).toBe(true);
+      }
+    }
+  });
+
+  it("keeps src/ free of Node, Moddable and host globals", () => {
+    const forbidden = /from\s+"(node:|fs|net|tls|crypto|os|path|events|stream|buffer|util|timer|socket|securesocket|preference|mc\/)|\b(Buffer|process|require|console|setTimeout|setInterval|TextEncoder|TextDecoder|trace)\s*[.(]/;
+    for (const f of files) {
+      const code = fs.readFileSync(path.join(root, f + ".ts"), "utf8").replace(/\/\/.*$|\/\*[\s\S]*?\*\//gm, "");
+      expect({ file: f, hit: forbidden.exec(code)?.[0] ?? null }).toEqual({ file: f, hit: null });
+    }
+  });
+});
