@@ -1,0 +1,53 @@
+/**
+ * `npm run bench` prints each figure beside a reference measured in the same run, as a ratio;
+ * `npm run bench -- --json` prints the same figures as one JSON object (keys documented in the README).
+ */
+import * as os from "node:os";
+import { benchCodecNode } from "./codec-node.js";
+import { benchCodecXs } from "./codec-xs.js";
+
+type Row = Record<string, number | string | boolean | null | undefined>;
+
+function fmt(v: unknown): string {
+  if (typeof v === "number") return Number.isInteger(v) ? v.toLocaleString("en-US") : v.toFixed(2);
+  return v === null || v === undefined ? "-" : String(v);
+}
+
+function table(title: string, rows: Record<string, Row>, columns: string[]): string {
+  const header = ["case", ...columns];
+  const body = Object.entries(rows).map(([name, row]) => [name, ...columns.map((c) => fmt(row[c]))]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+  return [title, line(header), ...body.map(line)].join("\n");
+}
+
+async function main(): Promise<void> {
+  const json = process.argv.includes("--json");
+  const log = (s: string) => {
+    if (!json) process.stdout.write(s + "\n");
+  };
+  log(`bench: node ${process.version}, ${os.cpus().length} x ${os.cpus()[0]?.model ?? "cpu"}`);
+
+  const codecNode = benchCodecNode();
+  log(table("\ncodec on Node: encode + stream decode, ops/s (median of 7 alternating rounds)", codecNode as unknown as Record<string, Row>,
+    ["ours_ops_per_s", "mqtt_packet_ops_per_s", "ratio"]));
+
+  const codecXs = await benchCodecXs();
+  log(table("\ncodec on XS (xsnap): cost of 1,000 encode + decode round trips; ratio = mqtt-packet / ours", codecXs as unknown as Record<string, Row>,
+    ["ours_compute", "mqtt_packet_compute", "compute_ratio", "ours_heap_slots", "mqtt_packet_heap_slots", "ours_wall_ms", "mqtt_packet_wall_ms"]));
+
+  if (json) {
+    const result = {
+      schema: 1,
+      machine: { node: process.version, cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model ?? null },
+      codec_node: codecNode,
+      codec_xs: codecXs,
+    };
+    process.stdout.write(JSON.stringify(result) + "\n");
+  }
+}
+
+main().catch((e) => {
+  process.stderr.write(`bench failed: ${e instanceof Error ? e.stack : e}\n`);
+  process.exit(1);
+});
