@@ -30,7 +30,8 @@ export interface TransportEvents {
  * Contract:
  * - write() before onOpen is a programming error and throws; after onClose it is ignored.
  * - write() accepts the whole chunk: the transport queues what the OS cannot take yet and keeps order.
- *   The caller must not mutate the chunk afterwards.
+ *   The chunk is only lent: the transport copies whatever it keeps past the call (Moddable's sockets copy
+ *   into the TCP stack anyway), so the caller reuses one output buffer and a publish allocates no wire buffer.
  * - close() is idempotent; it leads to exactly one onClose({kind: "local"}) unless onClose already fired.
  */
 export interface Transport {

@@ -105,8 +105,9 @@ function adaptSocket(
       if (state === "connecting") throw new Error("transport: write() before onOpen");
       if (state !== "open") return; // closing or closed: ignored per contract
       // One socket.write per call; Node queues what the kernel can't take yet, in order.
-      // Node wraps the Uint8Array as a Buffer view (no copy); the caller promised not to mutate it.
-      socket.write(chunk);
+      // The chunk is only lent (src/ports.ts): copy it. Buffer.from takes small copies from Node's pool, far
+      // cheaper than the caller allocating a fresh Uint8Array per packet.
+      socket.write(Buffer.from(chunk));
     },
     close(): void {
       if (state === "closing" || state === "closed") return;

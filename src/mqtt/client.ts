@@ -108,6 +108,7 @@ export class MqttClient {
   private readonly reader: PacketReader;
 
   private transport: Transport | null = null;
+  private out = new Uint8Array(0);
   private readonly queue: Outgoing[] = [];
   private readonly pending = new Map<number, Pending>();
   private inflightPublishes = 0;
@@ -278,7 +279,7 @@ export class MqttClient {
     }
     const now = this.clock.now();
     const deadline = this.ackTimeoutMs > 0 ? now + this.ackTimeoutMs : NO_DEADLINE;
-    const buf = new Uint8Array(bytes);
+    const buf = this.outputBuffer(bytes);
     let offset = 0;
     for (let i = 0; i < items.length; i++) {
       const item = items[i];
@@ -305,7 +306,7 @@ export class MqttClient {
       }
       if (this.log && this.log.enabled("D")) this.log.debug(`-> ${describe(p)}`);
     }
-    (this.transport as Transport).write(buf);
+    (this.transport as Transport).write(buf.length === bytes ? buf : buf.subarray(0, bytes));
     this.lastSent = now;
     this.stats.bytesSent += bytes;
     this.stats.packetsSent += items.length;
@@ -316,6 +317,20 @@ export class MqttClient {
       if (p.type === PacketType.Publish && p.qos === 0 && items[i].done) (items[i].done as Completion<unknown>)(null);
     }
     if (deadline !== NO_DEADLINE && this.pending.size > 0) this.armTimer(deadline);
+  }
+
+  /**
+   * The reusable wire buffer (transports copy what they keep: see Transport.write), grown in powers of two
+   * up to maxWriteBytes. A larger single packet gets a one-off buffer, so a rare big message does not pin
+   * its size in RAM for the life of the connection.
+   */
+  private outputBuffer(bytes: number): Uint8Array {
+    if (bytes <= this.out.length) return this.out;
+    if (bytes > this.maxWriteBytes) return new Uint8Array(bytes);
+    let size = this.out.length || 128;
+    while (size < bytes) size *= 2;
+    this.out = new Uint8Array(size < this.maxWriteBytes ? size : this.maxWriteBytes);
+    return this.out;
   }
 
   private takePacketId(): number {

@@ -208,6 +208,25 @@ describe("client: publish", () => {
     expect(r.client.inflight).toBe(0);
   });
 
+  it("reuses one wire buffer for successive writes (no allocation per message)", async () => {
+    const r = await connected({}, {});
+    for (let i = 0; i < 20; i++) await r.client.publish("v1/devices/me/telemetry", `{"n":${i}}`, { qos: 1 });
+    const publishWrites = r.link.lent.slice(-20);
+    expect(new Set(publishWrites).size).toBe(1);
+    expect(r.broker.ofType(PacketType.Publish).map((p) => String.fromCharCode(...p.payload))[19]).toBe('{"n":19}');
+  });
+
+  it("gives a packet larger than maxWriteBytes a one-off buffer", async () => {
+    const r = await connected({ maxWriteBytes: 256 });
+    await r.client.publish("a", "x", { qos: 1 });
+    await r.client.publish("a", new Uint8Array(1000), { qos: 1 });
+    await r.client.publish("a", "y", { qos: 1 });
+    const [small1, big, small2] = r.link.lent.slice(-3);
+    expect(big).not.toBe(small1);
+    expect(small2).toBe(small1);
+    expect(r.broker.ofType(PacketType.Publish)[1].payload.length).toBe(1000);
+  });
+
   it("sends retain and binary payloads as given", async () => {
     const r = await connected();
     await r.client.publish("bin", new Uint8Array([0, 255, 1]), { qos: 1, retain: true });

@@ -25,7 +25,7 @@ function counting(connector: TransportConnector): { connector: TransportConnecto
     writes,
     connector: (events) => {
       const t = connector(events);
-      return { write: (c) => (writes.push(c), t.write(c)), close: () => t.close() };
+      return { write: (c) => (writes.push(c.slice()), t.write(c)), close: () => t.close() };
     },
   };
 }

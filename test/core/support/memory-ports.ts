@@ -44,6 +44,8 @@ export class ManualClock implements Clock {
 /** The far end of an in-memory transport: the test opens it, reads what the client wrote, and answers. */
 export class MemoryLink {
   readonly writes: Uint8Array[] = [];
+  /** The backing buffer of every chunk the client lent us, to see whether it reuses one. */
+  readonly lent: ArrayBufferLike[] = [];
   events: TransportEvents | null = null;
   closedByClient = false;
   private closed = false;
@@ -57,8 +59,10 @@ export class MemoryLink {
       write: (chunk) => {
         if (!this.opened) throw new Error("write before open");
         if (this.closed) return;
-        this.writes.push(chunk);
-        this.onClientWrite?.(chunk);
+        this.lent.push(chunk.buffer);
+        const copy = chunk.slice(); // the chunk is only lent (see Transport.write)
+        this.writes.push(copy);
+        this.onClientWrite?.(copy);
       },
       close: () => {
         if (this.closed) return;
