@@ -6,9 +6,14 @@
 import { MqttProtocolError } from "./errors.js";
 
 // XS stores strings as UTF-8, so charCodeAt(i) scans from the start: an indexed loop is O(n²) there. Its
-// string iterator walks once. Short strings (topics, telemetry: the hot path) keep the indexed loop, which is
-// fastest on V8 and allocates nothing on XS; long ones are iterated.
+// string iterator walks once (but allocates per character). Short strings (topics, telemetry: the hot path)
+// keep the indexed loop, which is fastest on V8; long ones are iterated.
 const ITERATE_ABOVE = 256;
+
+// `s.charCodeAt(i)` on a primitive makes XS allocate a String wrapper per call (2 heap slots);
+// calling the built-in with the string as `this` allocates nothing. V8 inlines either form.
+const charCodeAt = String.prototype.charCodeAt;
+const codePointAt = String.prototype.codePointAt;
 
 function loneSurrogate(): MqttProtocolError {
   return new MqttProtocolError("invalid-utf8", "string contains a lone surrogate");
@@ -24,13 +29,13 @@ export function utf8Length(s: string): number {
   let n = 0;
   const len = s.length;
   for (let i = 0; i < len; i++) {
-    const c = s.charCodeAt(i);
+    const c = charCodeAt.call(s, i);
     if (c < 0x80) {
       if (c === 0) throw nulCharacter();
       n += 1;
     } else if (c < 0x800) n += 2;
     else if (c >= 0xd800 && c <= 0xdbff) {
-      const d = i + 1 < len ? s.charCodeAt(i + 1) : 0;
+      const d = i + 1 < len ? charCodeAt.call(s, i + 1) : 0;
       if (d < 0xdc00 || d > 0xdfff) throw loneSurrogate();
       n += 4;
       i++;
@@ -44,7 +49,7 @@ export function utf8Length(s: string): number {
 function utf8LengthIterating(s: string): number {
   let n = 0;
   for (const ch of s) {
-    const c = ch.charCodeAt(0);
+    const c = charCodeAt.call(ch, 0);
     if (c < 0x80) {
       if (c === 0) throw nulCharacter();
       n += 1;
@@ -64,13 +69,13 @@ export function writeUtf8(s: string, buf: Uint8Array, offset: number): number {
   let o = offset;
   const len = s.length;
   for (let i = 0; i < len; i++) {
-    let c = s.charCodeAt(i);
+    let c = charCodeAt.call(s, i);
     if (c < 0x80) buf[o++] = c;
     else if (c < 0x800) {
       buf[o++] = 0xc0 | (c >> 6);
       buf[o++] = 0x80 | (c & 0x3f);
     } else if (c >= 0xd800 && c <= 0xdbff) {
-      c = 0x10000 + ((c - 0xd800) << 10) + (s.charCodeAt(++i) - 0xdc00);
+      c = 0x10000 + ((c - 0xd800) << 10) + (charCodeAt.call(s, ++i) - 0xdc00);
       buf[o++] = 0xf0 | (c >> 18);
       buf[o++] = 0x80 | ((c >> 12) & 0x3f);
       buf[o++] = 0x80 | ((c >> 6) & 0x3f);
@@ -87,7 +92,7 @@ export function writeUtf8(s: string, buf: Uint8Array, offset: number): number {
 function writeUtf8Iterating(s: string, buf: Uint8Array, offset: number): number {
   let o = offset;
   for (const ch of s) {
-    const c = ch.codePointAt(0) as number;
+    const c = codePointAt.call(ch, 0) as number;
     if (c < 0x80) buf[o++] = c;
     else if (c < 0x800) {
       buf[o++] = 0xc0 | (c >> 6);
