@@ -4,6 +4,7 @@
  */
 import * as os from "node:os";
 import { benchCodecNode } from "./codec-node.js";
+import { benchClientXs } from "./client-xs.js";
 import { benchCodecXs } from "./codec-xs.js";
 
 type Row = Record<string, number | string | boolean | null | undefined>;
@@ -43,12 +44,18 @@ async function main(): Promise<void> {
       "too big for an ESP32, so the rows above run it with cacheNumbers = false");
   }
 
+  const clientXs = await benchClientXs();
+  log(table("\nclient on XS: 1,000 QoS 1 publishes through MqttClient, acked; reference = the bare codec work (encode PUBLISH, decode PUBACK)",
+    clientXs as unknown as Record<string, Row>,
+    ["client_compute", "codec_compute", "overhead_ratio", "client_slots_per_msg", "codec_slots_per_msg", "client_live_slots", "codec_live_slots"]));
+
   if (json) {
     const result = {
       schema: 1,
       machine: { node: process.version, cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model ?? null },
       codec_node: codecNode,
       codec_xs: codecXs,
+      client_xs: clientXs,
     };
     process.stdout.write(JSON.stringify(result) + "\n");
   }
