@@ -14,6 +14,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 import { build } from "esbuild";
+import { XSNAP_ONLY_GLOBALS } from "../test/xs/bundle.js";
 import { TELEMETRY_120 } from "./codec-node.js";
 
 export interface ClientXsFigure {
@@ -118,8 +119,9 @@ export async function benchClientXs(): Promise<{ publish_qos1_120b_x1000: Client
     const code = bundle.outputFiles[0].text;
     const once = async (mode: Mode, n: number, gcAfter: boolean) => {
       const file = path.join(tmp, `${mode}-${n}-${gcAfter}.js`);
+      // Removes what xsnap has and the device lacks, after capturing gc for the measurement itself.
       const prefix = `(() => { const g = globalThis, gc = g.gc; g.__bench = { mode: "${mode}", n: ${n}, gcAfter: ${gcAfter}, gc: () => gc() }; ` +
-        `for (const k of ["TextEncoder", "TextDecoder", "setImmediate", "performance", "print", "gc"]) delete g[k]; })();\n`;
+        `for (const k of ${JSON.stringify(XSNAP_ONLY_GLOBALS)}) delete g[k]; })();\n`;
       await writeFile(file, prefix + code);
       const r = await runXs(root, file);
       if (r.acked !== n) throw new Error(`${mode}: ${r.acked} of ${n} publishes acknowledged`);

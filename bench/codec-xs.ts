@@ -41,6 +41,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 import { build, type BuildFailure } from "esbuild";
+import { XSNAP_ONLY_GLOBALS } from "../test/xs/bundle.js";
 import { TELEMETRY_120 } from "./codec-node.js";
 
 export interface XsCodecFigure {
@@ -101,20 +102,6 @@ const MQTT_PACKET_CONFIG = "protocolVersion=4, writeToStream.cacheNumbers=false"
 const TOPIC = "v1/devices/me/telemetry";
 const CLIENT_ID = "ESP32-A1B2C3D4E5F6";
 const USERNAME = "A1_TEST_TOKEN_0123456789";
-
-/** Same globals test/xs/bundle.ts removes: xsnap has them, the Moddable device runtime does not. */
-const XSNAP_ONLY_GLOBALS = [
-  "TextEncoder",
-  "TextDecoder",
-  "Base64",
-  "setImmediate",
-  "performance",
-  "print",
-  "gc",
-  "issueCommand",
-  "currentMeterLimit",
-  "resetMeter",
-];
 
 /** The repo root (holds our package.json), from bench/ under ts-node/jest or dist/bench/ once compiled. */
 function repoRoot(): string {

@@ -6,7 +6,7 @@ import type { Packet, PublishPacket } from "../../src/mqtt/packets.js";
 import { Log } from "../../src/log.js";
 import { FakeBroker } from "./support/fake-broker.js";
 import { ManualClock, MemoryLink, MemorySink, settle } from "./support/memory-ports.js";
-import { fromHex, hex, utf8 } from "./support/prng.js";
+import { fromHex, hex, utf8 } from "./support/bytes.js";
 
 interface Rig {
   clock: ManualClock;

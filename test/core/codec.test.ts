@@ -4,7 +4,8 @@ import { MqttProtocolError } from "../../src/mqtt/errors.js";
 import type { OutgoingPacket, Packet } from "../../src/mqtt/packets.js";
 import { decodePacket } from "../../src/mqtt/reader.js";
 import { readUtf8, utf8Length, writeUtf8 } from "../../src/mqtt/utf8.js";
-import { Prng, fromHex, hex, scaled, utf8 } from "./support/prng.js";
+import { Prng, scaled } from "./support/prng.js";
+import { fromHex, hex, utf8 } from "./support/bytes.js";
 import { ALL_TYPES, randomPacket } from "./support/random-packets.js";
 
 /** Hand-written vectors from MQTT 3.1.1 §3, checked byte by byte. */

@@ -6,6 +6,7 @@ import { encodePacket } from "../../src/mqtt/encode.js";
 import { MqttProtocolError } from "../../src/mqtt/errors.js";
 import { PacketReader } from "../../src/mqtt/reader.js";
 import { Prng, scaled } from "./support/prng.js";
+import { concat } from "./support/bytes.js";
 import { ALL_TYPES, randomPacket } from "./support/random-packets.js";
 
 const LIMIT = 4096;
@@ -32,21 +33,12 @@ function run(bytes: Uint8Array, r: Prng, outcome: Outcome): void {
 
 function validStream(r: Prng): Uint8Array {
   const parts: Uint8Array[] = [];
-  let n = 0;
   for (let i = r.int(1, 4); i > 0; i--) {
     const p = randomPacket(r, r.pick(ALL_TYPES));
     if (p.type === 3 && p.payload.length > 200) p.payload = p.payload.subarray(0, 200);
-    const b = encodePacket(p);
-    parts.push(b);
-    n += b.length;
+    parts.push(encodePacket(p));
   }
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concat(parts);
 }
 
 function mutate(bytes: Uint8Array, r: Prng): Uint8Array {

@@ -2,20 +2,9 @@ import { encodePacket } from "../../src/mqtt/encode.js";
 import { MqttProtocolError } from "../../src/mqtt/errors.js";
 import type { Packet } from "../../src/mqtt/packets.js";
 import { PacketReader } from "../../src/mqtt/reader.js";
-import { Prng, fromHex, hex } from "./support/prng.js";
+import { Prng } from "./support/prng.js";
+import { concat, fromHex, hex } from "./support/bytes.js";
 import { ALL_TYPES, randomPacket } from "./support/random-packets.js";
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 /** Packets as comparable strings (payload views differ in backing buffer, not in bytes). */
 function fingerprint(p: Packet): string {

@@ -52,7 +52,7 @@ function refuseNodeBuiltins(rootDir: string): Plugin {
  * already captured issueCommand/TextEncoder for __report.) `trace`, `harden` and `Compartment` stay:
  * Moddable has them too.
  */
-const XSNAP_ONLY_GLOBALS = [
+export const XSNAP_ONLY_GLOBALS = [
   "TextEncoder",
   "TextDecoder",
   "Base64",
