@@ -177,11 +177,16 @@ export class MqttClient {
     this.state = "opening";
     this.connectDeadline = this.clock.now() + (o.connectTimeoutMs ?? 10_000);
     this.armTimer(this.connectDeadline);
-    this.transport = o.connector({
-      onOpen: () => this.onTransportOpen(),
-      onData: (chunk) => this.onTransportData(chunk),
-      onClose: (info) => this.onTransportClose(info),
-    });
+    try {
+      this.transport = o.connector({
+        onOpen: () => this.onTransportOpen(),
+        onData: (chunk) => this.onTransportData(chunk),
+        onClose: (info) => this.onTransportClose(info),
+      });
+    } catch (e) {
+      // A host that cannot even start connecting (bad address, no sockets left) reports like any other failure.
+      this.fail("transport-error", `could not connect: ${(e as Error)?.message ?? e}`, e);
+    }
   }
 
   /** Publishes; resolves when written (QoS 0) or acknowledged (QoS 1). */

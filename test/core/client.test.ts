@@ -132,6 +132,16 @@ describe("client: connect", () => {
     expect(err?.message).toContain("ECONNREFUSED");
   });
 
+  it("reports a connector that throws as a transport error", async () => {
+    const clock = new ManualClock();
+    const client = new MqttClient({ clock, clientId: "c", connector: () => { throw new Error("no sockets left"); } });
+    let err: MqttClosedError | undefined;
+    await client.connect().catch((e) => (err = e));
+    expect(err?.reason).toBe("transport-error");
+    expect(err?.message).toContain("no sockets left");
+    expect(clock.pendingTimers).toBe(0);
+  });
+
   it("refuses a second connect()", async () => {
     const r = await connected();
     await expect(r.client.connect()).rejects.toBeInstanceOf(MqttUsageError);
