@@ -4,7 +4,10 @@
  * show a device provisioned during the test; without it that test is skipped with a message.
  */
 import { execFile } from "node:child_process";
+import * as fs from "node:fs";
 import { existsSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { runInNewContext } from "node:vm";
 import { PAGE_SCRIPT } from "../../tools/emulator/http-page.js";
 import { EmulatorStore } from "../../tools/emulator/store.js";
@@ -200,10 +203,16 @@ if (!hasChromium) {
 
 (hasChromium ? it : it.skip)("headless Chromium renders a device provisioned during the test", async () => {
   await provision("browser-device", "BROWSER_SECRET_TOKEN");
+  const profileDir = fs.mkdtempSync(path.join(os.tmpdir(), "emulator-chromium-"));
   const dom = await new Promise<string>((resolve, reject) => {
     execFile(
       CHROMIUM,
-      ["--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000", "--dump-dom", `${base}/`],
+      [
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+        // This machine has no network beyond loopback: keep Chromium from trying.
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        `--user-data-dir=${profileDir}`, "--virtual-time-budget=5000", "--dump-dom", `${base}/?live=0`,
+      ],
       { timeout: 25_000 },
       (err, stdout) => (err ? reject(err) : resolve(stdout)),
     );
@@ -211,4 +220,5 @@ if (!hasChromium) {
   expect(dom).toContain('data-device="browser-device"');
   expect(dom).toContain("provisioned");
   expect(dom).not.toContain("BROWSER_SECRET_TOKEN");
+  fs.rmSync(profileDir, { recursive: true, force: true });
 }, 30_000);

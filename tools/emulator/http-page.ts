@@ -101,7 +101,8 @@ export const PAGE_SCRIPT = `"use strict";
     if (pending === null) pending = setTimeout(refresh, 150);
   }
 
-  if (window.EventSource) {
+  // ?live=0 polls only: headless snapshots (virtual time never settles while an event stream is open).
+  if (window.EventSource && !/[?&]live=0(&|$)/.test(location.search)) {
     var events = new EventSource("/api/noauth/emulator/events");
     events.onopen = function () { live = true; soon(); };
     events.onmessage = soon;
