@@ -65,6 +65,7 @@ describe("emulator end to end", () => {
 
       // The console log told the story in one line per event, without the token.
       const text = sink.lines.join("\n");
+      expect(text).toMatch(/emulator: seeded 1 profiles and 0 devices$/m);
       expect(text).toMatch(/emulator: provisioned ESP32-E2E-01: SUCCESS \(ACCESS_TOKEN\)/);
       expect(text).toMatch(/emulator: telemetry from ESP32-E2E-01: temperature/);
       expect(text).not.toContain("E2E_DEVICE_TOKEN_0001");

@@ -2,17 +2,20 @@ import { main } from "../../tools/cli.js";
 import { runStart } from "../../tools/start.js";
 
 describe("tbsdk CLI", () => {
-  it("start: a simulated device connects to the local broker and gets telemetry acked", async () => {
+  it("start: the emulator runs and a simulated device provisions itself, reconnects and gets telemetry acked", async () => {
     const out: string[] = [];
-    await runStart({ count: 3, intervalMs: 10, level: "D", stream: { write: (s: string) => out.push(s), isTTY: false } });
+    await runStart({ count: 3, intervalMs: 10, level: "D", mqttPort: 0, httpPort: 0, stream: { write: (s: string) => out.push(s), isTTY: false } });
     const text = out.join("");
-    expect(text).toMatch(/^I \(\d+\) start: MQTT broker listening on 127\.0\.0\.1:\d+$/m);
-    expect(text).toMatch(/^I \(\d+\) device: connected$/m);
+    expect(text).toMatch(/^I \(\d+\) emulator: MQTT listening on 127\.0\.0\.1:\d+$/m);
+    expect(text).toMatch(/^I \(\d+\) provision: Starting provision to 127\.0\.0\.1:\d+$/m);
+    expect(text).toMatch(/^I \(\d+\) provision: Provision response credential type: ACCESS_TOKEN$/m);
+    expect(text).toMatch(/^I \(\d+\) emulator: provisioned ESP32-SIMULATED-01: SUCCESS \(ACCESS_TOKEN\)$/m);
+    expect(text).toMatch(/^I \(\d+\) device: connected with the provisioned access token$/m);
     expect(text.match(/telemetry #\d acked/g)?.length).toBe(3);
-    expect(text).toMatch(/stopped after 3 telemetry messages/);
-    // Debug logs describe the CONNECT but never show the access token.
+    // Debug logs describe every CONNECT but never show the token or the provision secret.
     expect(text).toMatch(/CONNECT client_id=ESP32-SIMULATED-01 .*username=\[redacted\]/);
-    expect(text).not.toContain("DEMO_ACCESS_TOKEN_0001");
+    expect(text).not.toContain("demo-provision-secret");
+    expect(text).not.toMatch(/[A-Za-z0-9]{15}TOKEN/);
     for (const line of text.trim().split("\n")) expect(line).toMatch(/^[EWIDV] \(\d+\) [\w-]+: /);
   });
 

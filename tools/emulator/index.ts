@@ -48,7 +48,8 @@ export async function startEmulator(o: EmulatorOptions): Promise<RunningEmulator
   if (o.dataFile) log.info(`state file ${o.dataFile}: ${store.listDevices().length} devices, ${store.listProfiles().length} profiles`);
   if (o.config !== undefined) {
     const report = seedStore(store, o.config);
-    log.info(`seeded ${report.createdProfiles} profiles and ${report.createdDevices} devices (${report.skipped} already present)`);
+    log.info(`seeded ${report.createdProfiles.length} profiles and ${report.createdDevices.length} devices` +
+      (report.skipped.length ? ` (${report.skipped.length} already present)` : ""));
   }
 
   const listeners = new Set<EmulatorEventListener>();
