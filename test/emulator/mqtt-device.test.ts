@@ -5,13 +5,14 @@
  * and bad input that closes one session while the server keeps serving the others.
  */
 import * as net from "node:net";
-import mqtt, { type IClientOptions, type MqttClient, type Packet } from "mqtt";
+import type { IClientOptions, MqttClient, Packet } from "mqtt";
 import mqttPacket from "mqtt-packet";
 import { EmulatorStore } from "../../tools/emulator/store.js";
 import { mqttBasicCredentials, x509Credentials } from "../../tools/emulator/credentials.js";
 import { startMqttDeviceApi, type MqttDeviceApi } from "../../tools/emulator/mqtt-server.js";
 import { RpcDeliveryError, type EmulatorEvent } from "../../tools/emulator/sessions.js";
 import { makeTestPki, type TestPki } from "../support/certs.js";
+import { openMqtt } from "./support/mqtt-connect.js";
 
 const MAX_PAYLOAD = 1024;
 
@@ -57,13 +58,7 @@ afterEach(async () => {
 });
 
 async function connect(options: IClientOptions, protocol = "mqtt", port = api.port): Promise<MqttClient> {
-  const client = mqtt.connect(`${protocol}://127.0.0.1:${port}`, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5000, ...options });
-  clients.push(client);
-  await new Promise<void>((resolve, reject) => {
-    client.once("connect", () => resolve());
-    client.once("error", reject);
-  });
-  return client;
+  return openMqtt(`${protocol}://127.0.0.1:${port}`, options, clients);
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());

@@ -9,6 +9,7 @@ import { EmulatorStore, provisionStateOf } from "../../tools/emulator/store.js";
 import { sha3Hex, stripPem } from "../../tools/emulator/credentials.js";
 import { startMqttDeviceApi, type MqttDeviceApi } from "../../tools/emulator/mqtt-server.js";
 import { makeTestPki, type TestPki } from "../support/certs.js";
+import { openMqtt } from "./support/mqtt-connect.js";
 
 const NOT_FOUND = '{"errorMsg":"Provision data was not found!","status":"NOT_FOUND"}';
 const FAILURE = '{"errorMsg":"Failed to provision device!","status":"FAILURE"}';
@@ -50,13 +51,7 @@ afterEach(async () => {
 });
 
 async function connect(port: number, options: IClientOptions = {}, protocol = "mqtt"): Promise<MqttClient> {
-  const client = mqtt.connect(`${protocol}://127.0.0.1:${port}`, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5000, ...options });
-  clients.push(client);
-  await new Promise<void>((resolve, reject) => {
-    client.once("connect", () => resolve());
-    client.once("error", reject);
-  });
-  return client;
+  return openMqtt(`${protocol}://127.0.0.1:${port}`, options, clients);
 }
 
 interface ProvisionExchange {
