@@ -8,7 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Log } from "../src/log.js";
 import { stdoutSink, systemClock } from "../hosts/node/index.js";
-import { startEmulator } from "./emulator/index.js";
+import { startEmulator, type EmulatorOptions } from "./emulator/index.js";
 import { readTlsFiles, selfSignedTlsFiles } from "./emulator/tls-files.js";
 import { runStart } from "./start.js";
 
@@ -41,7 +41,7 @@ function optionalFlag(args: string[], name: string): string | undefined {
   return v === "" ? undefined : v;
 }
 
-class UsageError extends Error {}
+export class UsageError extends Error {}
 
 function readJsonFile(file: string, what: string): unknown {
   try {
@@ -51,40 +51,48 @@ function readJsonFile(file: string, what: string): unknown {
   }
 }
 
+/** The emulator's options from its command-line flags (see its usage line). */
+export function emulatorOptions(args: string[], log: Log): EmulatorOptions {
+  const reprovision = flag(args, "reprovision", "strict");
+  if (reprovision !== "strict" && reprovision !== "legacy") throw new UsageError("--reprovision must be strict or legacy");
+  const mqttsPort = optionalFlag(args, "mqtts-port") === undefined ? undefined : integer(args, "mqtts-port", 8883);
+  const certFile = optionalFlag(args, "tls-cert");
+  const keyFile = optionalFlag(args, "tls-key");
+  if ((certFile === undefined) !== (keyFile === undefined)) throw new UsageError("--tls-cert and --tls-key go together");
+  const tls = mqttsPort === undefined ? undefined
+    : certFile && keyFile ? readTlsFiles(certFile, keyFile, optionalFlag(args, "tls-ca"))
+    : selfSignedTlsFiles(path.join(os.tmpdir(), "tbsdk-emulator-tls"));
+  const configFile = optionalFlag(args, "config");
+  return {
+    bind: flag(args, "bind", "127.0.0.1"),
+    mqttPort: integer(args, "mqtt-port", 1883),
+    ...(mqttsPort !== undefined ? { mqttsPort, tls } : {}),
+    httpPort: integer(args, "http-port", 8080),
+    dataFile: optionalFlag(args, "data"),
+    config: configFile ? readJsonFile(configFile, "--config") : undefined,
+    reprovision,
+    noProvisionSuback: has(args, "no-provision-suback"),
+    provisionCloseMs: integer(args, "provision-close-ms", 60_000),
+    maxPayloadBytes: integer(args, "max-payload", 65_536),
+    maxPointsPerKey: integer(args, "max-points-per-key", 1000),
+    tenant: { username: flag(args, "tenant-username", "tenant@thingsboard.org"), password: flag(args, "tenant-password", "tenant") },
+    log,
+  };
+}
+
 const SUBCOMMANDS: Record<string, Subcommand> = {
   emulator: {
     summary: "run the ThingsBoard-compatible emulator (MQTT device API, REST subset, web page)",
     usage:
       "tbsdk emulator [--bind 127.0.0.1] [--mqtt-port 1883] [--mqtts-port N [--tls-cert F --tls-key F [--tls-ca F]]] " +
       "[--http-port 8080] [--data FILE] [--config FILE] [--reprovision strict|legacy] [--no-provision-suback] " +
-      "[--provision-close-ms 60000] [--max-payload 65536] [--log-level E|W|I|D|V]",
+      "[--provision-close-ms 60000] [--max-payload 65536] [--max-points-per-key 1000] " +
+      "[--tenant-username tenant@thingsboard.org] [--tenant-password tenant] [--log-level E|W|I|D|V]",
     async run(args) {
-      const reprovision = flag(args, "reprovision", "strict");
-      if (reprovision !== "strict" && reprovision !== "legacy") throw new UsageError("--reprovision must be strict or legacy");
       const level = flag(args, "log-level", "I");
       if (!["E", "W", "I", "D", "V"].includes(level)) throw new UsageError("--log-level must be one of E W I D V");
-      const mqttsPort = optionalFlag(args, "mqtts-port") === undefined ? undefined : integer(args, "mqtts-port", 8883);
-      const certFile = optionalFlag(args, "tls-cert");
-      const keyFile = optionalFlag(args, "tls-key");
-      if ((certFile === undefined) !== (keyFile === undefined)) throw new UsageError("--tls-cert and --tls-key go together");
-      const tls = mqttsPort === undefined ? undefined
-        : certFile && keyFile ? readTlsFiles(certFile, keyFile, optionalFlag(args, "tls-ca"))
-        : selfSignedTlsFiles(path.join(os.tmpdir(), "tbsdk-emulator-tls"));
-      const configFile = optionalFlag(args, "config");
       const log = new Log(stdoutSink(), systemClock(), { level: level as "I" });
-      const emulator = await startEmulator({
-        bind: flag(args, "bind", "127.0.0.1"),
-        mqttPort: integer(args, "mqtt-port", 1883),
-        ...(mqttsPort !== undefined ? { mqttsPort, tls } : {}),
-        httpPort: integer(args, "http-port", 8080),
-        dataFile: optionalFlag(args, "data"),
-        config: configFile ? readJsonFile(configFile, "--config") : undefined,
-        reprovision,
-        noProvisionSuback: has(args, "no-provision-suback"),
-        provisionCloseMs: integer(args, "provision-close-ms", 60_000),
-        maxPayloadBytes: integer(args, "max-payload", 65_536),
-        log,
-      });
+      const emulator = await startEmulator(emulatorOptions(args, log));
       await new Promise<void>((resolve) => {
         const stop = () => void emulator.close().then(resolve);
         process.once("SIGINT", stop);

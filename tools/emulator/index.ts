@@ -29,6 +29,10 @@ export interface EmulatorOptions {
   provisionCloseMs?: number;
   maxPayloadBytes?: number;
   saveIntervalMs?: number;
+  /** Timeseries points kept per device and key (oldest dropped), so memory stays flat under load. */
+  maxPointsPerKey?: number;
+  /** The REST login (default tenant@thingsboard.org / tenant). */
+  tenant?: { username?: string; password?: string };
   log: Log;
 }
 
@@ -44,7 +48,8 @@ export interface RunningEmulator {
 
 export async function startEmulator(o: EmulatorOptions): Promise<RunningEmulator> {
   const log = o.log.tag("emulator");
-  const store = o.dataFile && fs.existsSync(o.dataFile) ? await EmulatorStore.load(o.dataFile) : new EmulatorStore();
+  const storeOptions = o.maxPointsPerKey !== undefined ? { maxPointsPerKey: o.maxPointsPerKey } : {};
+  const store = o.dataFile && fs.existsSync(o.dataFile) ? await EmulatorStore.load(o.dataFile, storeOptions) : new EmulatorStore(storeOptions);
   if (o.dataFile) log.info(`state file ${o.dataFile}: ${store.listDevices().length} devices, ${store.listProfiles().length} profiles`);
   if (o.config !== undefined) {
     const report = seedStore(store, o.config);
@@ -71,7 +76,7 @@ export async function startEmulator(o: EmulatorOptions): Promise<RunningEmulator
   });
   let http;
   try {
-    http = await startHttpApi({ store, sessions: mqtt.sessions, bind: o.bind, port: o.httpPort, reprovision: o.reprovision, events: subscribe, onEvent: emit });
+    http = await startHttpApi({ store, sessions: mqtt.sessions, bind: o.bind, port: o.httpPort, reprovision: o.reprovision, events: subscribe, onEvent: emit, ...(o.tenant ? { tenant: o.tenant } : {}) });
   } catch (e) {
     await mqtt.close();
     throw e;
