@@ -70,3 +70,25 @@ export type LogLevel = "E" | "W" | "I" | "D" | "V";
 export interface LogSink {
   write(level: LogLevel, line: string): void;
 }
+
+/** Largest key, in characters, that ESP32 NVS (Moddable's Preference) accepts. */
+export const KV_MAX_KEY_LENGTH = 15;
+/** Largest value, in bytes, that ESP32 NVS (Moddable's Preference) accepts. */
+export const KV_MAX_VALUE_BYTES = 4000;
+
+/**
+ * A small non-volatile key-value store: ESP32 NVS through Moddable's Preference on the device, a file-backed
+ * emulation on Node. One instance is one namespace (Preference's "domain").
+ * Contract:
+ * - keys are at most 15 characters, values at most 4000 bytes (longer → the call throws, nothing changes);
+ * - set() is NOT atomic: like Preference on NVS it may erase the old value before writing the new one, so a
+ *   power cut during set() can leave the key absent (never a torn value). Code that must not lose data keeps
+ *   two copies under different keys (see src/credentials);
+ * - get() returns a fresh copy, or undefined for an absent key; delete() of an absent key is harmless;
+ * - every call is synchronous and durable when it returns.
+ */
+export interface KeyValueStore {
+  get(key: string): Uint8Array | undefined;
+  set(key: string, value: Uint8Array): void;
+  delete(key: string): void;
+}
