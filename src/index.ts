@@ -3,3 +3,4 @@ export * from "./ports.js";
 export { Log, Logger, redact, REDACTED } from "./log.js";
 export type { LogOptions } from "./log.js";
 export * from "./mqtt/index.js";
+export * from "./thingsboard/index.js";
