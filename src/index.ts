@@ -4,3 +4,4 @@ export { Log, Logger, redact, REDACTED } from "./log.js";
 export type { LogOptions } from "./log.js";
 export * from "./mqtt/index.js";
 export * from "./thingsboard/index.js";
+export * from "./credentials/index.js";
