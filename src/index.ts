@@ -5,3 +5,4 @@ export type { LogOptions } from "./log.js";
 export * from "./mqtt/index.js";
 export * from "./thingsboard/index.js";
 export * from "./credentials/index.js";
+export * from "./device/index.js";
