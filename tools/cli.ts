@@ -103,13 +103,13 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
   },
   start: {
     summary: "run the emulator and a simulated device that provisions itself and sends telemetry (the laptop demo)",
-    usage: "tbsdk start [--count N (0 = until Ctrl-C)] [--interval-ms MS] [--mqtt-port 1883] [--http-port 8080] [--log-level E|W|I|D|V]",
+    usage: "tbsdk start [--count N per boot (0 = until Ctrl-C, no reboot)] [--interval-ms MS] [--mqtt-port 1883] [--http-port 8080] [--state DIR] [--log-level E|W|I|D|V]",
     async run(args) {
       const level = flag(args, "log-level", "I");
       if (!["E", "W", "I", "D", "V"].includes(level)) throw new UsageError(`--log-level must be one of E W I D V`);
-      const count = integer(args, "count", 0);
+      const count = integer(args, "count", 5);
       const intervalMs = integer(args, "interval-ms", 2000);
-      await runStart({ count, intervalMs, level: level as "I", mqttPort: integer(args, "mqtt-port", 1883), httpPort: integer(args, "http-port", 8080) });
+      await runStart({ count, intervalMs, level: level as "I", mqttPort: integer(args, "mqtt-port", 1883), httpPort: integer(args, "http-port", 8080), stateDir: optionalFlag(args, "state") });
       return 0;
     },
   },

@@ -1,24 +1,30 @@
 /**
- * `tbsdk start`: the laptop demo. It runs the ThingsBoard-compatible emulator (with a device profile that allows
- * provisioning) and one simulated device that provisions itself with the SDK's MQTT client, reconnects with the
- * credentials it received and sends telemetry at QoS 1, logging like a serial monitor.
- * The device side here is a minimal stand-in until the device agent (src/device) lands and replaces it.
+ * `tbsdk start`: the laptop demo. It runs the ThingsBoard-compatible emulator (a profile that allows provisioning)
+ * and one simulated device: the SDK's DeviceAgent on the Node host, with a file-backed NVS. The device provisions
+ * itself, stores its credentials, sends telemetry, then "reboots" and comes back from flash without provisioning
+ * again — logging all of it like a serial monitor.
  */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { CredentialStore } from "../src/credentials/index.js";
+import { DeviceAgent } from "../src/device/index.js";
 import { Log } from "../src/log.js";
-import { MqttClient } from "../src/mqtt/client.js";
 import type { Clock, LogLevel } from "../src/ports.js";
-import { cryptoRandom, systemClock, stdoutSink, tcpConnector } from "../hosts/node/index.js";
+import { cryptoRandom, NvsFileStore, systemClock, stdoutSink, tcpConnector } from "../hosts/node/index.js";
 import type { TextStream } from "../hosts/node/index.js";
 import { startEmulator } from "./emulator/index.js";
 
 export interface StartOptions {
-  /** Telemetry messages to send before stopping; 0 = run until interrupted. */
+  /** Telemetry messages per boot; 0 = run until interrupted (no reboot demo). */
   count: number;
   intervalMs: number;
   level: LogLevel;
   /** Emulator ports; 0 picks free ones. */
   mqttPort: number;
   httpPort: number;
+  /** The simulated device's flash (NVS) folder; default a fresh temporary folder. */
+  stateDir?: string;
   stream?: TextStream;
 }
 
@@ -29,68 +35,56 @@ const DEVICE_NAME = "ESP32-SIMULATED-01";
 export async function runStart(options: StartOptions): Promise<void> {
   const clock = systemClock();
   const log = new Log(stdoutSink({ stream: options.stream }), clock, { level: options.level });
-  log.addSecret(PROVISION_SECRET);
   const emulator = await startEmulator({
     bind: "127.0.0.1", mqttPort: options.mqttPort, httpPort: options.httpPort, reprovision: "strict", log,
     config: { profiles: [{ name: "esp32-demo", provisionType: "ALLOW_CREATE_NEW_DEVICES", provisionDeviceKey: PROVISION_KEY, provisionDeviceSecret: PROVISION_SECRET }] },
   });
-  let stopping = false;
-  process.once("SIGINT", () => (stopping = true));
+  const stateDir = options.stateDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "tbsdk-device-"));
+  const demo = log.tag("demo");
+  let interrupted = false;
+  const onSigint = () => (interrupted = true);
+  process.once("SIGINT", onSigint);
   try {
-    const token = await provision(clock, log, emulator.mqttPort);
-    await sendTelemetry(clock, log, emulator.mqttPort, token, options, () => stopping);
+    demo.info(`device flash (NVS) in ${stateDir}`);
+    await runBoot(1, clock, log, emulator.mqttPort, stateDir, options, () => interrupted);
+    if (options.count > 0 && !interrupted) {
+      demo.info("rebooting the device: it must come back from its stored credentials, without provisioning");
+      await runBoot(2, clock, log, emulator.mqttPort, stateDir, options, () => interrupted);
+      demo.info(`the emulator holds ${emulator.store.listDevices().length} device(s)`);
+    }
   } finally {
+    process.removeListener("SIGINT", onSigint);
     await emulator.close();
+    if (!options.stateDir) fs.rmSync(stateDir, { recursive: true, force: true });
   }
 }
 
-/** Provisions with a device-chosen access token (recoverable if the response is lost). */
-async function provision(clock: Clock, log: Log, port: number): Promise<string> {
-  const tag = log.tag("provision");
-  const bytes = new Uint8Array(15);
-  cryptoRandom().fill(bytes);
-  const token = Array.from(bytes, (b) => "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"[b % 62]).join("") + "TOKEN";
-  log.addSecret(token);
-  tag.info(`Starting provision to 127.0.0.1:${port}`);
-  let resolveResponse: (text: string) => void = () => undefined;
-  const response = new Promise<string>((resolve) => (resolveResponse = resolve));
-  const client = new MqttClient({
-    connector: tcpConnector({ host: "127.0.0.1", port }), clock, clientId: DEVICE_NAME, username: "provision",
-    keepaliveSec: 60, log: log.tag("mqtt"),
-    onMessage: (m) => resolveResponse(String.fromCharCode(...m.payload)),
-  });
-  // CONNECT, SUBSCRIBE and PUBLISH leave in one write; nobody waits for the SUBACK.
-  void client.subscribe("/provision/response", 1).catch(() => undefined);
-  void client.publish("/provision/request", JSON.stringify({
-    deviceName: DEVICE_NAME, provisionDeviceKey: PROVISION_KEY, provisionDeviceSecret: PROVISION_SECRET,
-    credentialsType: "ACCESS_TOKEN", token,
-  }), { qos: 1 }).catch(() => undefined);
-  await client.connect();
-  const reply = JSON.parse(await response) as { status: string; credentialsType?: string; credentialsValue?: string; errorMsg?: string };
-  client.close();
-  if (reply.status !== "SUCCESS" || typeof reply.credentialsValue !== "string") {
-    throw new Error(`provisioning failed: ${reply.status} ${reply.errorMsg ?? ""}`);
-  }
-  tag.info(`Provision response credential type: ${reply.credentialsType}`);
-  return reply.credentialsValue;
-}
-
-async function sendTelemetry(clock: Clock, log: Log, port: number, token: string, o: StartOptions, stopping: () => boolean): Promise<void> {
+/** One power-on of the simulated device: start the agent, send `count` telemetry messages, stop. */
+async function runBoot(boot: number, clock: Clock, log: Log, port: number, stateDir: string, o: StartOptions, interrupted: () => boolean): Promise<void> {
   const device = log.tag("device");
-  const client = new MqttClient({
-    connector: tcpConnector({ host: "127.0.0.1", port }), clock, clientId: DEVICE_NAME, username: token,
-    keepaliveSec: 30, log: log.tag("mqtt"),
+  const agent = new DeviceAgent({
+    server: { host: "127.0.0.1", port },
+    connect: (endpoint) => tcpConnector({ host: endpoint.host, port: endpoint.port }),
+    clock, random: cryptoRandom(), log,
+    store: new CredentialStore(new NvsFileStore(stateDir)),
+    provisionDeviceKey: PROVISION_KEY, provisionDeviceSecret: PROVISION_SECRET, deviceName: DEVICE_NAME,
+    epochMs: () => Date.now(),
   });
-  await client.connect();
-  device.info("connected with the provisioned access token");
-  for (let sent = 0; !stopping() && (o.count === 0 || sent < o.count); ) {
-    const values = { temperature: Number((21 + Math.random() * 4).toFixed(2)), uptime_s: Math.floor(clock.now() / 1000) };
-    const n = ++sent;
-    await client.publish("v1/devices/me/telemetry", JSON.stringify(values), { qos: 1 }).then(
-      () => device.info(`telemetry #${n} acked: ${JSON.stringify(values)}`),
-      (e: Error) => device.error(`telemetry #${n} failed: ${e.message}`),
-    );
-    if (o.count === 0 || sent < o.count) await new Promise((r) => setTimeout(r, o.intervalMs));
+  device.info(`boot #${boot}`);
+  agent.start();
+  try {
+    for (let sent = 0; !interrupted() && (o.count === 0 || sent < o.count); sent++) {
+      const values = { temperature: Number((21 + Math.random() * 4).toFixed(2)), boot };
+      await new Promise<void>((resolve) => agent.sendTelemetry(values, () => resolve()));
+      if (o.count === 0 || sent + 1 < o.count) await sleep(o.intervalMs, interrupted);
+    }
+    device.info(`boot #${boot}: ${agent.stats.provisionRequests} provision request(s), ${agent.stats.connects} connection(s)`);
+  } finally {
+    agent.stop();
   }
-  client.close();
+}
+
+/** Waits `ms`, waking early on Ctrl-C. */
+async function sleep(ms: number, interrupted: () => boolean): Promise<void> {
+  for (let left = ms; left > 0 && !interrupted(); left -= 100) await new Promise((r) => setTimeout(r, Math.min(100, left)));
 }
