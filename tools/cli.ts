@@ -10,6 +10,7 @@ import { Log } from "../src/log.js";
 import { stdoutSink, systemClock } from "../hosts/node/index.js";
 import { startEmulator, type EmulatorOptions } from "./emulator/index.js";
 import { readTlsFiles, selfSignedTlsFiles } from "./emulator/tls-files.js";
+import { DeviceConfigError, runDevice, type DeviceCommandOptions } from "./device.js";
 import { runStart } from "./start.js";
 
 interface Subcommand {
@@ -18,11 +19,13 @@ interface Subcommand {
   run(args: string[]): Promise<number>;
 }
 
+/** The value of `--name V` or `--name=V`; the last occurrence wins (so flags override a config file's). */
 function flag(args: string[], name: string, fallback: string): string {
-  const i = args.indexOf(`--${name}`);
-  if (i >= 0 && i + 1 < args.length) return args[i + 1];
-  const eq = args.find((a) => a.startsWith(`--${name}=`));
-  return eq ? eq.slice(name.length + 3) : fallback;
+  for (let i = args.length - 1; i >= 0; i--) {
+    if (args[i] === `--${name}` && i + 1 < args.length) return args[i + 1];
+    if (args[i].startsWith(`--${name}=`)) return args[i].slice(name.length + 3);
+  }
+  return fallback;
 }
 
 function integer(args: string[], name: string, fallback: number): number {
@@ -80,7 +83,65 @@ export function emulatorOptions(args: string[], log: Log): EmulatorOptions {
   };
 }
 
+/** The simulated device's options: flags, over a JSON config file (--config FILE) with the same names. */
+export function deviceOptions(args: string[]): DeviceCommandOptions {
+  const configFile = optionalFlag(args, "config");
+  const config = (configFile ? readJsonFile(configFile, "--config") : {}) as Record<string, unknown>;
+  if (typeof config !== "object" || config === null || Array.isArray(config)) throw new UsageError("--config must hold a JSON object");
+  // A flag wins over the config file; the config file's keys are the flag names without "--".
+  const merged = [...Object.entries(config).flatMap(([k, v]) => (v === true ? [`--${k}`] : v === false ? [] : [`--${k}`, String(v)])), ...args];
+  const credentials = flag(merged, "credentials", "token");
+  if (!["server", "token", "mqtt-basic", "x509"].includes(credentials)) throw new UsageError("--credentials must be server, token, mqtt-basic or x509");
+  const level = flag(merged, "log-level", "I");
+  if (!["E", "W", "I", "D", "V"].includes(level)) throw new UsageError("--log-level must be one of E W I D V");
+  const tls = has(merged, "tls");
+  const read = (name: string) => {
+    const file = optionalFlag(merged, name);
+    if (file === undefined) return undefined;
+    try {
+      return fs.readFileSync(file, "utf8");
+    } catch (e) {
+      throw new UsageError(`--${name} ${file}: ${(e as NodeJS.ErrnoException).code ?? e}`);
+    }
+  };
+  const name = optionalFlag(merged, "name");
+  return {
+    host: flag(merged, "host", "127.0.0.1"),
+    port: integer(merged, "port", tls ? 8883 : 1883),
+    tls,
+    ca: read("ca"),
+    servername: optionalFlag(merged, "servername"),
+    provisionKey: flag(merged, "key", ""),
+    provisionSecret: flag(merged, "secret", ""),
+    ...(name ? { name } : {}),
+    credentials: credentials as DeviceCommandOptions["credentials"],
+    certPem: read("cert"),
+    keyPem: read("private-key"),
+    stateDir: flag(merged, "state", path.join(os.homedir(), ".tbsdk", "devices", name ?? "default")),
+    intervalMs: integer(merged, "interval", 5000),
+    messages: integer(merged, "messages", 0),
+    level: level as DeviceCommandOptions["level"],
+  };
+}
+
 const SUBCOMMANDS: Record<string, Subcommand> = {
+  device: {
+    summary: "run one simulated ESP32 (the SDK's device agent) against ThingsBoard or the emulator",
+    usage:
+      "tbsdk device --key K --secret S [--host 127.0.0.1] [--port 1883|8883] [--tls [--ca FILE] [--servername NAME]] " +
+      "[--name NAME] [--credentials server|token|mqtt-basic|x509 [--cert FILE --private-key FILE]] [--state DIR] " +
+      "[--interval MS] [--messages N (exit 0 after N acked; 0 = forever)] [--config FILE] [--log-level E|W|I|D|V]",
+    async run(args) {
+      let interrupted = false;
+      process.once("SIGINT", () => (interrupted = true));
+      try {
+        return await runDevice(deviceOptions(args), () => interrupted);
+      } catch (e) {
+        if (e instanceof DeviceConfigError) throw new UsageError(e.message);
+        throw e;
+      }
+    },
+  },
   emulator: {
     summary: "run the ThingsBoard-compatible emulator (MQTT device API, REST subset, web page)",
     usage:
