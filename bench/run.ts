@@ -6,6 +6,7 @@ import * as os from "node:os";
 import { benchCodecNode } from "./codec-node.js";
 import { benchClientXs } from "./client-xs.js";
 import { benchCodecXs } from "./codec-xs.js";
+import { benchEmulatorLoad } from "./emulator-load.js";
 
 type Row = Record<string, number | string | boolean | null | undefined>;
 
@@ -49,6 +50,14 @@ async function main(): Promise<void> {
     clientXs as unknown as Record<string, Row>,
     ["client_compute", "codec_compute", "overhead_ratio", "client_slots_per_msg", "codec_slots_per_msg", "client_live_slots", "codec_live_slots"]));
 
+  const emulatorLoad = await benchEmulatorLoad();
+  const { config: loadConfig, check: loadCheck } = emulatorLoad;
+  log(table(`\nemulator under load (server in a child process, ${loadConfig.client}, ${loadConfig.transport}): ${loadConfig.devices} devices per round, ` +
+    `median of ${loadConfig.rounds} rounds after ${loadConfig.warmup_rounds} warm-up; ${loadConfig.messages_per_device} QoS 1 messages per device, window ${loadConfig.window}; ` +
+    `cpu = cores used; server check: ${loadCheck.devices_on_server} devices, ${loadCheck.telemetry_points_on_server} points (${loadCheck.ok ? "ok" : "MISMATCH"})`,
+    { provisions_per_s: emulatorLoad.provisions_per_s, connects_per_s: emulatorLoad.connects_per_s, telemetry_msgs_per_s: emulatorLoad.telemetry_msgs_per_s } as unknown as Record<string, Row>,
+    ["value", "target", "ratio", "p50_ms", "p99_ms", "concurrency", "server_cpu", "client_cpu", "other_cpu", "server_cpu_us_per_op", "quiet_median", "rounds", "warmup_rounds"]));
+
   if (json) {
     const result = {
       schema: 1,
@@ -56,6 +65,7 @@ async function main(): Promise<void> {
       codec_node: codecNode,
       codec_xs: codecXs,
       client_xs: clientXs,
+      emulator_load: emulatorLoad,
     };
     process.stdout.write(JSON.stringify(result) + "\n");
   }

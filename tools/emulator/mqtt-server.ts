@@ -170,8 +170,16 @@ export async function startMqttDeviceApi(options: MqttDeviceApiOptions): Promise
 
   // A client's PUBLISH was handled in authorizePublish; never route it, only run its reply.
   const routeBrokerMessage = broker.publish.bind(broker) as AedesPublish;
+  // aedes' per-client notifications ($SYS/<broker>/new/clients, …/disconnect/clients, …/new/subscribes,
+  // …/new/unsubscribes) have no subscriber here (clients may not subscribe to $SYS, and aedes' own
+  // closeSameClients only acts on other brokers' ids); routing them cost a Packet, a qlobber match and a series of
+  // callbacks per connect, subscribe and close, so they are dropped. Heartbeat and birth still go through.
+  const sysClientTopics = new Set(["new/clients", "disconnect/clients", "new/subscribes", "new/unsubscribes"].map((t) => `$SYS/${broker.id}/${t}`));
   (broker as unknown as { publish: AedesPublish }).publish = (packet, client, done) => {
-    if (typeof client === "function" || !client) return routeBrokerMessage(packet, client, done);
+    if (typeof client === "function" || !client) {
+      if (sysClientTopics.has(packet.topic)) return (typeof client === "function" ? client : done)?.();
+      return routeBrokerMessage(packet, client, done);
+    }
     const followUp = followUps.get(packet);
     followUps.delete(packet);
     followUp?.();
@@ -201,8 +209,42 @@ export async function startMqttDeviceApi(options: MqttDeviceApiOptions): Promise
   let serial = 0;
   const sockets = new Set<net.Socket>();
 
+  // Write coalescing: aedes writes every packet with its own cork/uncork, i.e. one writev system call per packet
+  // (CONNACK, SUBACK, each PUBACK, each reply). A socket is corked at its first write and uncorked by one
+  // setImmediate shared by all sockets, so what aedes writes to a connection within one turn of the event loop
+  // (e.g. the PUBACKs of all PUBLISHes read in one chunk) goes out in one system call. Order is unchanged, and
+  // the flush runs before aedes' own write callbacks (queued after it), so before any close that follows a write;
+  // a destroy while corked flushes first, as an uncorked socket would have written already.
+  const corked = new Set<net.Socket>();
+  let flushScheduled = false;
+  const flushWrites = () => {
+    flushScheduled = false;
+    for (const s of corked) s.uncork();
+    corked.clear();
+  };
+  const coalesceWrites = (socket: net.Socket) => {
+    const write = socket.write;
+    const destroy = socket.destroy;
+    socket.write = function (this: net.Socket, ...args: unknown[]) {
+      if (!corked.has(socket) && !socket.destroyed) {
+        socket.cork();
+        corked.add(socket);
+        if (!flushScheduled) {
+          flushScheduled = true;
+          setImmediate(flushWrites);
+        }
+      }
+      return (write as (...a: unknown[]) => boolean).apply(this, args);
+    } as typeof socket.write;
+    socket.destroy = function (this: net.Socket, error?: Error) {
+      if (corked.delete(socket)) socket.uncork();
+      return destroy.call(this, error);
+    } as typeof socket.destroy;
+  };
+
   const accept = (socket: net.Socket, transport: Transport) => {
     sockets.add(socket);
+    coalesceWrites(socket);
     const peerCertificate = socket instanceof tls.TLSSocket ? socket.getPeerX509Certificate() : undefined;
     const client = broker.handle(socket);
     const conn = new MqttConnection(++serial, transport, socket, client, peerCertificate);
@@ -210,6 +252,7 @@ export async function startMqttDeviceApi(options: MqttDeviceApiOptions): Promise
     interceptPackets(client, conn, interceptRules);
     socket.once("close", () => {
       sockets.delete(socket);
+      corked.delete(socket);
       connections.delete(client);
       conn.clearTimers();
       if (conn.kind !== "device") return;
