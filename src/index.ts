@@ -1,5 +1,6 @@
 /** Public API of the portable core: what an OEM application (Moddable or Node) imports. */
 export * from "./ports.js";
+export { SdkError } from "./errors.js";
 export { Log, Logger, redact, REDACTED } from "./log.js";
 export type { LogOptions } from "./log.js";
 export * from "./mqtt/index.js";

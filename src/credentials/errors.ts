@@ -3,14 +3,15 @@
  * message that names the field and the limit but never contains a credential, a key or any other stored value.
  */
 
+import { SdkError } from "../errors.js";
+
 export type CredentialStoreErrorCode = "too-large" | "invalid-record" | "nothing-to-confirm" | "invalid-options";
 
 /** Base class of every error thrown by src/credentials (errors of the key-value store itself pass through). */
-export class CredentialStoreError extends Error {
-  readonly code: CredentialStoreErrorCode;
+export class CredentialStoreError extends SdkError {
+  declare readonly code: CredentialStoreErrorCode;
   constructor(code: CredentialStoreErrorCode, message: string) {
-    super(message);
-    this.code = code;
+    super(code, message);
     this.name = "CredentialStoreError";
   }
 }

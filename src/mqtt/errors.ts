@@ -1,13 +1,12 @@
 /** Typed errors of the MQTT layer. Every error has a stable `code` a log or a program can switch on. */
 
+import { SdkError } from "../errors.js";
 import { CONNACK_CODE_NAMES } from "./constants.js";
 
 /** Base class: `code` is a short kebab-case name, `message` says what a person can do about it. */
-export class MqttError extends Error {
-  readonly code: string;
+export class MqttError extends SdkError {
   constructor(code: string, message: string) {
-    super(message);
-    this.code = code;
+    super(code, message);
     this.name = "MqttError";
   }
 }

@@ -6,12 +6,12 @@
  * a response, except the server's own `errorMsg` (bounded and flattened to one line). Messages name fields.
  */
 
+import { SdkError } from "../errors.js";
+
 /** Base class of every error thrown by src/thingsboard. */
-export class ThingsBoardError extends Error {
-  readonly code: string;
+export class ThingsBoardError extends SdkError {
   constructor(code: string, message: string) {
-    super(message);
-    this.code = code;
+    super(code, message);
     this.name = "ThingsBoardError";
   }
 }

@@ -1,7 +1,7 @@
 /** In-memory ports for core tests: a manual clock and a transport whose far end the test drives. */
 import type { Clock, LogLevel, LogSink, TimerHandle, Transport, TransportCloseInfo, TransportConnector, TransportEvents } from "../../../src/ports.js";
 
-interface ManualTimer {
+export interface ManualTimer {
   id: number;
   at: number;
   callback: () => void;
@@ -29,15 +29,23 @@ export class ManualClock implements Clock {
   }
   advance(ms: number): void {
     const target = this.t + ms;
-    for (;;) {
-      let next: ManualTimer | undefined;
-      for (const t of this.timers) if (t.at <= target && (!next || t.at < next.at || (t.at === next.at && t.id < next.id))) next = t;
-      if (!next) break;
-      this.timers = this.timers.filter((t) => t !== next);
-      this.t = next.at;
-      next.callback();
-    }
+    for (let due = this.takeDue(target); due; due = this.takeDue(target)) due.callback();
     this.t = target;
+  }
+
+  /** Removes the earliest timer due by `target` and moves time to it; undefined when none is due. */
+  protected takeDue(target: number): ManualTimer | undefined {
+    let next: ManualTimer | undefined;
+    for (const t of this.timers) if (t.at <= target && (!next || t.at < next.at || (t.at === next.at && t.id < next.id))) next = t;
+    if (!next) return undefined;
+    const due = next;
+    this.timers = this.timers.filter((t) => t !== due);
+    this.t = due.at;
+    return due;
+  }
+
+  protected setNow(t: number): void {
+    this.t = t;
   }
 }
 
