@@ -7,6 +7,7 @@ import { benchCodecNode } from "./codec-node.js";
 import { benchClientXs } from "./client-xs.js";
 import { benchCodecXs } from "./codec-xs.js";
 import { benchEmulatorLoad } from "./emulator-load.js";
+import { benchRoundTrips } from "./roundtrips.js";
 
 type Row = Record<string, number | string | boolean | null | undefined>;
 
@@ -58,6 +59,14 @@ async function main(): Promise<void> {
     { provisions_per_s: emulatorLoad.provisions_per_s, connects_per_s: emulatorLoad.connects_per_s, telemetry_msgs_per_s: emulatorLoad.telemetry_msgs_per_s } as unknown as Record<string, Row>,
     ["value", "target", "ratio", "p50_ms", "p99_ms", "concurrency", "server_cpu", "client_cpu", "other_cpu", "server_cpu_us_per_op", "quiet_median", "rounds", "warmup_rounds"]));
 
+  const roundTrips = await benchRoundTrips();
+  const { config: rtConfig, ...rtCases } = roundTrips;
+  log(table(`\nMQTT round trips after the transport is up, through a proxy delaying each direction by ${rtConfig.delay_ms} ms ` +
+    `(median of ${rtConfig.repeats}); round trips = ms / (2 x delay); waits = times the client sent and then had to hear from the server; ` +
+    "reference = the same MqttClient one step at a time (CONNACK, then SUBACK, then the response / PUBACK); ratio = reference / ours",
+    rtCases as unknown as Record<string, Row>,
+    ["ours_round_trips", "reference_round_trips", "ratio", "ours_waits", "reference_waits", "ours_ms", "reference_ms", "delay_ms"]));
+
   if (json) {
     const result = {
       schema: 1,
@@ -66,6 +75,7 @@ async function main(): Promise<void> {
       codec_xs: codecXs,
       client_xs: clientXs,
       emulator_load: emulatorLoad,
+      round_trips: roundTrips,
     };
     process.stdout.write(JSON.stringify(result) + "\n");
   }
