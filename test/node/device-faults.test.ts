@@ -300,14 +300,27 @@ describe("connection cut at every MQTT packet boundary (fault proxy)", () => {
 });
 
 describe("emulator fidelity", () => {
-  // Found by the sweep above (scenario cut-up-3): when the device's connection ends (FIN) right behind its
-  // PUBLISH /provision/request, the emulator drops the request without acting on it (no device created, no
-  // provisionState set), so the device provisions again with a fresh request. ThingsBoard processes a request it
-  // has read even if the channel closes before the reply is written (the reply is what gets lost), so there the
-  // device would recover through its pending token instead. The agent copes with both; the emulator should act on
-  // every request it has fully received. Expected: after proxy.cutAfter("up", 3) the emulator holds the device
-  // and the agent logs "the server accepted the pending credentials".
-  it.todo("emulator acts on a provision request whose connection closes right behind it (cut after up packet 3)");
+  // Found by the sweep above (scenario cut-up-3): the emulator used to drop a provision request whose connection
+  // ended (FIN) right behind it. ThingsBoard acts on a request it has fully read; only the reply is lost. So the
+  // device must recover through its pending token, with no second provision request reaching a decision.
+  it("acts on a provision request whose connection closes right behind it (cut after up packet 3)", async () => {
+    const proxy = await FaultProxy.start({ target: { host: "127.0.0.1", port: emu.mqttPort } });
+    try {
+      const name = "fin-after-request";
+      const dir = path.join(root, name);
+      proxy.cutAfter("up", 3); // CONNECT, SUBSCRIBE, PUBLISH /provision/request, then FIN
+      const d = makeAgent(name, new NvsFileStore(dir, { fsync: false }), proxy.port);
+      const id = d.agent.sendTelemetry({ fin: 1 });
+      d.agent.start();
+      await until(`${name}: online and acked`, () => d.agent.state === "online" && d.fates.get(id) === "acked");
+      d.agent.stop();
+      expect(proxy.armed).toBe(false); // the cut happened
+      expect(d.sink.lines.some((l) => l.includes("the server accepted the pending credentials"))).toBe(true);
+      checkEnd(name, dir, d);
+    } finally {
+      await proxy.close();
+    }
+  });
 });
 
 describe("fault proxy delays", () => {

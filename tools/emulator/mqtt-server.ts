@@ -13,6 +13,7 @@
  *   ThingsBoard's transport.mqtt.msg_queue_size_per_device_limit does.
  */
 import * as net from "node:net";
+import { finished } from "node:stream";
 import * as tls from "node:tls";
 import { Aedes, type AedesOptions, type Client as AedesClient, type PublishPacket, type Subscription } from "aedes";
 import type { EmulatorStore } from "./store.js";
@@ -79,6 +80,46 @@ export class MqttOptionsError extends Error {
 }
 
 type AedesPublish = (packet: PublishPacket, client?: AedesClient | null | ((err?: Error) => void), done?: (err?: Error) => void) => void;
+
+/**
+ * aedes closes a client as soon as its socket ends (FIN), dropping packets still queued behind CONNECT
+ * authentication. ThingsBoard acts on every message it has fully read (only its reply is lost), so a provision
+ * request followed at once by a close must still create the device. aedes' own end handlers (its 'end' listener
+ * and its end-of-stream watch) are replaced by one that closes once the queue is drained (bounded: ~1 s).
+ */
+function finishQueuedPacketsOnEnd(socket: net.Socket, client: AedesClient, endListenersBefore: ReadonlySet<unknown>): void {
+  const internals = client as unknown as {
+    closed: boolean;
+    connackSent: boolean;
+    _parser: { _queue: unknown[] | null };
+    _eos?: () => void;
+    close(): void;
+  };
+  for (const listener of socket.listeners("end")) {
+    if (!endListenersBefore.has(listener)) socket.removeListener("end", listener as () => void);
+  }
+  internals._eos?.(); // the cleanup function of aedes' finished(conn, close) watch
+  let started = false;
+  let waits = 0;
+  const closeWhenDrained = () => {
+    if (internals.closed) return;
+    const queued = internals._parser._queue;
+    const pending = socket.readableLength > 0 || (queued !== null && queued.length > 0) || !internals.connackSent;
+    if (pending && waits++ < 100) {
+      setTimeout(closeWhenDrained, 10);
+      return;
+    }
+    // Let the dequeued packets' handlers (authorizePublish) run first.
+    setImmediate(() => internals.close());
+  };
+  const onEnd = () => {
+    if (started) return;
+    started = true;
+    closeWhenDrained();
+  };
+  socket.on("end", onEnd);
+  finished(socket, onEnd);
+}
 
 export async function startMqttDeviceApi(options: MqttDeviceApiOptions): Promise<MqttDeviceApi> {
   if (options.tlsPort !== undefined && !options.tls) throw new MqttOptionsError("tlsPort needs tls certificates");
@@ -246,7 +287,9 @@ export async function startMqttDeviceApi(options: MqttDeviceApiOptions): Promise
     sockets.add(socket);
     coalesceWrites(socket);
     const peerCertificate = socket instanceof tls.TLSSocket ? socket.getPeerX509Certificate() : undefined;
+    const endListenersBefore = new Set(socket.listeners("end"));
     const client = broker.handle(socket);
+    finishQueuedPacketsOnEnd(socket, client, endListenersBefore);
     const conn = new MqttConnection(++serial, transport, socket, client, peerCertificate);
     connections.set(client, conn);
     interceptPackets(client, conn, interceptRules);
