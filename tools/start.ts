@@ -37,7 +37,14 @@ export async function runStart(options: StartOptions): Promise<void> {
   const log = new Log(stdoutSink({ stream: options.stream }), clock, { level: options.level });
   const emulator = await startEmulator({
     bind: "127.0.0.1", mqttPort: options.mqttPort, httpPort: options.httpPort, reprovision: "strict", log,
-    config: { profiles: [{ name: "esp32-demo", provisionType: "ALLOW_CREATE_NEW_DEVICES", provisionDeviceKey: PROVISION_KEY, provisionDeviceSecret: PROVISION_SECRET }] },
+    // Both strategies are ready to try (e.g. with `tbsdk device --key demo-preprovisioned-key …`); the demo device uses the first.
+    config: {
+      profiles: [
+        { name: "esp32-demo", provisionType: "ALLOW_CREATE_NEW_DEVICES", provisionDeviceKey: PROVISION_KEY, provisionDeviceSecret: PROVISION_SECRET },
+        { name: "esp32-preprovisioned", provisionType: "CHECK_PRE_PROVISIONED_DEVICES", provisionDeviceKey: "demo-preprovisioned-key", provisionDeviceSecret: "demo-preprovisioned-secret" },
+      ],
+      devices: [{ name: "ESP32-PREPROVISIONED-01", profile: "esp32-preprovisioned" }],
+    },
   });
   const stateDir = options.stateDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "tbsdk-device-"));
   const demo = log.tag("demo");
@@ -50,7 +57,8 @@ export async function runStart(options: StartOptions): Promise<void> {
     if (options.count > 0 && !interrupted) {
       demo.info("rebooting the device: it must come back from its stored credentials, without provisioning");
       await runBoot(2, clock, log, emulator.mqttPort, stateDir, options, () => interrupted);
-      demo.info(`the emulator holds ${emulator.store.listDevices().length} device(s)`);
+      const copies = emulator.store.listDevices().filter((d) => d.name === DEVICE_NAME).length;
+      demo.info(`the emulator holds ${copies} device(s) named ${DEVICE_NAME}`);
     }
   } finally {
     process.removeListener("SIGINT", onSigint);

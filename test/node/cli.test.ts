@@ -14,7 +14,8 @@ describe("tbsdk CLI", () => {
     // The reboot comes back from stored credentials: no second provision request, one device on the server.
     expect(text).toMatch(/^I \(\d+\) device: stored credentials loaded: ACCESS_TOKEN/m);
     expect(text).toMatch(/^I \(\d+\) device: boot #2: 0 provision request\(s\), 1 connection\(s\)$/m);
-    expect(text).toMatch(/^I \(\d+\) demo: the emulator holds 1 device\(s\)$/m);
+    expect(text).toMatch(/^I \(\d+\) demo: the emulator holds 1 device\(s\) named ESP32-SIMULATED-01$/m);
+    expect(text).toMatch(/^I \(\d+\) emulator: seeded 2 profiles and 1 devices$/m);
     expect(text.match(/telemetry #\d acked/g)?.length).toBe(4);
     // Debug logs describe every CONNECT but never show the token or the provision secret.
     expect(text).toMatch(/CONNECT client_id=ESP32-SIMULATED-01 .*username=\[redacted\]/);
