@@ -8,6 +8,7 @@ import mqttPacket from "mqtt-packet";
 import { EmulatorStore } from "../../tools/emulator/store.js";
 import { seedStore } from "../../tools/emulator/seed.js";
 import { startMqttDeviceApi, type MqttDeviceApi } from "../../tools/emulator/mqtt-server.js";
+import { until } from "../support/until.js";
 
 let store: EmulatorStore;
 let api: MqttDeviceApi;
@@ -28,14 +29,6 @@ function sendAndClose(bytes: Buffer): Promise<void> {
   });
 }
 
-async function until(cond: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 const connect = (clientId: string) =>
   mqttPacket.generate({ cmd: "connect", protocolId: "MQTT", protocolVersion: 4, clientId, clean: true, keepalive: 60, username: "provision" });
 
@@ -46,7 +39,7 @@ describe("emulator: connection closed right behind a provision request", () => {
       connect("c1"),
       mqttPacket.generate({ cmd: "publish", topic: "/provision/request", payload: request, qos: 1, messageId: 1, retain: false, dup: false }),
     ]));
-    await until(() => store.findDeviceByName("half-closed-1") !== undefined);
+    await until("the device half-closed-1", () => store.findDeviceByName("half-closed-1") !== undefined, 3000);
     const device = store.findDeviceByName("half-closed-1")!;
     expect(store.getCredentialsByDeviceId(device.id.id)?.credentialsId).toBe("HALF_CLOSED_TOKEN_01");
     expect(store.getAttribute(device.id.id, "SERVER_SCOPE", "provisionState")?.value).toBe("provisioned");

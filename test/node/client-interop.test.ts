@@ -11,6 +11,7 @@ import type { TlsOptions } from "../../hosts/node/index.js";
 import { startAedes } from "../support/aedes-broker.js";
 import { makeTestPki, TestPki } from "../support/certs.js";
 import { mosquittoAvailable, startMosquitto } from "../support/mosquitto.js";
+import { until } from "../support/until.js";
 
 jest.setTimeout(20_000);
 
@@ -44,14 +45,6 @@ function client(connector: TransportConnector, extra: Partial<MqttClientOptions>
     ...extra,
   });
   return { c, messages, closes };
-}
-
-async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await sleep(10);
-  }
 }
 
 interface Target {
@@ -134,7 +127,7 @@ describe.each(targets)("client interop: $name", (target) => {
     expect(connack.returnCode).toBe(0);
     await expect(c.subscribe("sdk/test/#", 1)).resolves.toEqual([1]);
     await c.publish("sdk/test/a", '{"temperature":21.5}', { qos: 1 });
-    await waitFor(() => messages.length === 1);
+    await until("messages.length === 1", () => messages.length === 1, 5000);
     expect(messages[0].topic).toBe("sdk/test/a");
     expect(Buffer.from(messages[0].payload).toString()).toBe('{"temperature":21.5}');
     expect(messages[0].qos).toBe(1);
@@ -149,7 +142,7 @@ describe.each(targets)("client interop: $name", (target) => {
     await c.connect();
     await expect(sub).resolves.toEqual([1]);
     await pub;
-    await waitFor(() => messages.length === 1);
+    await until("messages.length === 1", () => messages.length === 1, 5000);
     expect(counted.writes.length).toBeGreaterThanOrEqual(1);
     // The first write carried all three packets: CONNECT (0x10), SUBSCRIBE (0x82), PUBLISH QoS 1 (0x32).
     const first = counted.writes[0];
@@ -185,7 +178,7 @@ describe.each(targets)("client interop: $name", (target) => {
     const { c, closes } = client(server.connector());
     await c.connect();
     await server.kill();
-    await waitFor(() => closes.length === 1);
+    await until("closes.length === 1", () => closes.length === 1, 5000);
     expect(["transport-closed", "transport-error"]).toContain(closes[0].reason);
     expect(c.state).toBe("closed");
   });

@@ -18,6 +18,7 @@ import { Log } from "../../src/log.js";
 import { cryptoRandom, memorySink, NvsFileStore, systemClock, tcpConnector, type MemorySink } from "../../hosts/node/index.js";
 import { startEmulator, type RunningEmulator } from "../../tools/emulator/index.js";
 import { FaultProxy, type Direction } from "../support/fault-proxy.js";
+import { until } from "../support/until.js";
 
 jest.setTimeout(60_000);
 
@@ -39,14 +40,6 @@ afterAll(async () => {
   await emu?.close();
   fs.rmSync(root, { recursive: true, force: true });
 });
-
-async function until(what: string, predicate: () => boolean, ms = 8000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 interface Device {
   agent: DeviceAgent;

@@ -16,6 +16,7 @@ import { cryptoRandom, memorySink, NvsFileStore, systemClock, tcpConnector, tlsC
 import { startEmulator, type RunningEmulator } from "../../tools/emulator/index.js";
 import type { SeedDevice } from "../../tools/emulator/seed.js";
 import { makeTestPki } from "../support/certs.js";
+import { until } from "../support/until.js";
 
 jest.setTimeout(30_000);
 
@@ -47,14 +48,6 @@ async function emulator(strategy: Strategy, devices: SeedDevice[] = [], reprovis
       devices: devices.map((d) => ({ profile: "matrix", ...d })),
     },
   });
-}
-
-async function until(what: string, predicate: () => boolean, ms = 8000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 interface Setup {

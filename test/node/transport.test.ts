@@ -11,6 +11,7 @@ import { startAedes } from "../support/aedes-broker.js";
 import { makeTestPki, type TestPki } from "../support/certs.js";
 import { freePort } from "../support/free-port.js";
 import { mosquittoAvailable, startMosquitto } from "../support/mosquitto.js";
+import { until } from "../support/until.js";
 
 jest.setTimeout(20_000);
 
@@ -59,14 +60,6 @@ function connect(connector: TransportConnector): Recorded {
 
 const bytes = (text: string) => new Uint8Array(Buffer.from(text));
 const tick = (ms = 20) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await tick(5);
-  }
-}
 
 /** A server on 127.0.0.1:0 that remembers its sockets so it can be torn down completely. */
 interface TestServer<S extends net.Socket> {
@@ -131,7 +124,7 @@ describe("tcpConnector", () => {
     const c = connect(connector());
     await c.opened;
     c.transport.write(bytes("hello"));
-    await until(() => c.received().toString() === "hello", "echo");
+    await until("echo", () => c.received().toString() === "hello", 5000);
     c.transport.write(bytes("bye"));
     expect(await c.closed).toEqual({ kind: "closed" });
     await tick();
@@ -144,7 +137,7 @@ describe("tcpConnector", () => {
     const c = connect(connector());
     await c.opened;
     c.transport.write(bytes("ping"));
-    await until(() => c.chunks.length > 0, "data");
+    await until("data", () => c.chunks.length > 0, 5000);
     expect(Object.getPrototypeOf(c.chunks[0])).toBe(Uint8Array.prototype);
     c.transport.close();
     await c.closed;
@@ -177,7 +170,7 @@ describe("tcpConnector", () => {
     c.transport.write(bytes("last words"));
     c.transport.close();
     await c.closed;
-    await until(() => server.received[0]?.toString() === "last words", "flushed bytes");
+    await until("flushed bytes", () => server.received[0]?.toString() === "last words", 5000);
   });
 
   test("close() while connecting gives onClose(local) and never onOpen", async () => {
@@ -200,7 +193,7 @@ describe("tcpConnector", () => {
   test("an abort by the peer ends in onClose(error)", async () => {
     const c = connect(connector());
     await c.opened;
-    await until(() => server.sockets.length === 1, "server socket");
+    await until("server socket", () => server.sockets.length === 1, 5000);
     server.sockets[0]!.resetAndDestroy();
     const info = await c.closed;
     expect(info).toEqual({ kind: "error", message: expect.stringMatching(/ECONNRESET/) });
@@ -241,7 +234,7 @@ describe("tlsConnector", () => {
     const c = connect(tlsConnector({ host: "127.0.0.1", port: server.port, ca: pki.ca.cert }));
     await c.opened;
     c.transport.write(bytes("over tls"));
-    await until(() => c.received().toString() === "over tls", "echo");
+    await until("echo", () => c.received().toString() === "over tls", 5000);
     c.transport.write(bytes("bye"));
     expect(await c.closed).toEqual({ kind: "closed" });
     expect(c.events[0]).toBe("open");
@@ -277,7 +270,7 @@ describe("tlsConnector", () => {
     const server = await tlsServer({ cert: pki.wrongHost.cert, key: pki.wrongHost.key });
     const c = connect(tlsConnector({ host: "127.0.0.1", port: server.port, ca: pki.ca.cert, servername: "wrong.example" }));
     await c.opened;
-    await until(() => server.sockets.length === 1, "server socket");
+    await until("server socket", () => server.sockets.length === 1, 5000);
     expect(server.sockets[0]!.servername).toBe("wrong.example");
     c.transport.close();
     await c.closed;
@@ -289,7 +282,7 @@ describe("tlsConnector", () => {
       tlsConnector({ host: "127.0.0.1", port: server.port, ca: pki.ca.cert, cert: pki.client.cert, key: pki.client.key }),
     );
     await c.opened;
-    await until(() => server.sockets.length === 1, "server socket");
+    await until("server socket", () => server.sockets.length === 1, 5000);
     const peer = server.sockets[0]!;
     expect(peer.authorized).toBe(true);
     expect(peer.getPeerCertificate().subject.CN).toBe("test-client");
@@ -315,7 +308,7 @@ describe("tlsConnector", () => {
     const server = await tlsServer();
     const c = connect(tlsConnector({ host: "127.0.0.1", port: server.port, ca: pki.ca.cert, tlsVersion }));
     await c.opened;
-    await until(() => server.sockets.length === 1, "server socket");
+    await until("server socket", () => server.sockets.length === 1, 5000);
     expect(server.sockets[0]!.getProtocol()).toBe(expected);
     c.transport.close();
     await c.closed;
@@ -348,7 +341,7 @@ describe.each([
         c.transport.write(small);
       }
       const all = Buffer.concat(expected);
-      await until(() => (server.received[0]?.length ?? 0) >= all.length, "all bytes", 10_000);
+      await until("all bytes", () => (server.received[0]?.length ?? 0) >= all.length, 10_000);
       expect(server.received[0]!.equals(all)).toBe(true);
       c.transport.close();
       await c.closed;
@@ -412,7 +405,7 @@ describe("startAedes", () => {
       await c.opened;
       // MQTT 3.1.1 CONNECT, client id "t", clean session, keepalive 60 → CONNACK 20 02 00 00
       c.transport.write(new Uint8Array([0x10, 0x0d, 0, 4, 0x4d, 0x51, 0x54, 0x54, 4, 2, 0, 60, 0, 1, 0x74]));
-      await until(() => c.received().length >= 4, "CONNACK");
+      await until("CONNACK", () => c.received().length >= 4, 5000);
       expect([...c.received().subarray(0, 4)]).toEqual([0x20, 0x02, 0x00, 0x00]);
       c.transport.close();
       await c.closed;
