@@ -12,6 +12,7 @@ import { DeviceServer, type DeviceServerOptions, type ServerDevice } from "./sup
 import { StepClock, drain } from "./support/device-clock.js";
 import { MemorySink } from "./support/memory-ports.js";
 import { MemoryKeyValueStore } from "./support/memory-kv.js";
+import { scriptedAgentOptions } from "./support/device-agent-options.js";
 import { Prng } from "./support/prng.js";
 
 const HOST = "tb.example.com";
@@ -37,25 +38,17 @@ function rig(
 ): Rig {
   const clock = o.clock ?? new StepClock();
   const sink = o.sink ?? new MemorySink();
-  // Debug level: the MQTT layer's packet lines are checked for secrets too.
-  const log = new Log(sink, clock, { level: "D" });
   const kv = o.kv ?? new MemoryKeyValueStore();
-  const store = new CredentialStore(kv);
   const server = o.server ?? new DeviceServer(o.serverOptions);
-  const rng = new Prng(42);
   const states: AgentState[] = [];
   const fates: [MessageFate, number][] = [];
+  // Debug level (set by scriptedAgentOptions): the MQTT layer's packet lines are checked for secrets too.
+  const options = scriptedAgentOptions({ server, clock, kv, sink, seed: 42, name: NAME, capMs: CAP });
+  const store = options.store;
   const agent = new DeviceAgent({
+    ...options,
     server: { host: HOST, port: PORT },
-    connect: server.connect,
-    clock,
-    random: o.random ?? { fill: (t) => t.set(rng.bytes(t.length)) },
-    store,
-    log,
-    deviceName: NAME,
-    provisionDeviceKey: server.options.provisionKey,
-    provisionDeviceSecret: server.options.provisionSecret,
-    backoff: { baseMs: 1000, capMs: CAP },
+    ...(o.random ? { random: o.random } : {}),
     provisionTimeoutMs: 5000,
     onStateChange: (s) => states.push(s),
     onMessageFate: (f, id) => fates.push([f, id]),

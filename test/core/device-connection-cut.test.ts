@@ -9,12 +9,11 @@
 import { CredentialStore } from "../../src/credentials/store.js";
 import { DeviceAgent } from "../../src/device/agent.js";
 import type { MessageFate } from "../../src/device/telemetry-queue.js";
-import { Log } from "../../src/log.js";
 import { StepClock, drain } from "./support/device-clock.js";
 import { DeviceServer } from "./support/device-server.js";
 import { MemoryKeyValueStore } from "./support/memory-kv.js";
 import { MemorySink } from "./support/memory-ports.js";
-import { Prng } from "./support/prng.js";
+import { scriptedAgentOptions } from "./support/device-agent-options.js";
 
 const NAME = "esp32-cut-01";
 const CAP = 30_000;
@@ -31,20 +30,10 @@ async function scenario(direction: "client" | "server", n: number): Promise<Outc
   const clock = new StepClock();
   const sink = new MemorySink();
   const kv = new MemoryKeyValueStore();
-  const rng = new Prng(n);
   let wall = 1_700_000_000_000;
   const fates: [MessageFate, number][] = [];
   const agent = new DeviceAgent({
-    server: { host: "tb.example.com", port: 1883 },
-    connect: server.connect,
-    clock,
-    random: { fill: (t) => t.set(rng.bytes(t.length)) },
-    store: new CredentialStore(kv),
-    log: new Log(sink, clock, { level: "D" }),
-    deviceName: NAME,
-    provisionDeviceKey: server.options.provisionKey,
-    provisionDeviceSecret: server.options.provisionSecret,
-    backoff: { baseMs: 1000, capMs: CAP },
+    ...scriptedAgentOptions({ server, clock, kv, sink, seed: n, name: NAME, capMs: CAP }),
     provisionTimeoutMs: 5000,
     epochMs: () => wall,
     onMessageFate: (f, id) => fates.push([f, id]),

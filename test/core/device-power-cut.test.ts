@@ -6,33 +6,24 @@
  */
 import { CredentialStore } from "../../src/credentials/store.js";
 import { DeviceAgent } from "../../src/device/agent.js";
-import { Log } from "../../src/log.js";
 import { StepClock, drain } from "./support/device-clock.js";
 import { DeviceServer } from "./support/device-server.js";
 import { MemoryKeyValueStore } from "./support/memory-kv.js";
 import { MemorySink } from "./support/memory-ports.js";
-import { Prng } from "./support/prng.js";
+import { scriptedAgentOptions } from "./support/device-agent-options.js";
 
 const NAME = "esp32-power-01";
 const CAP = 60_000;
 
 function boot(server: DeviceServer, kv: MemoryKeyValueStore, clock: StepClock, sink: MemorySink, seed: number): DeviceAgent {
-  const rng = new Prng(seed);
+  // Debug level (set by scriptedAgentOptions): the MQTT layer's packet lines are checked for secrets too.
   return new DeviceAgent({
-    server: { host: "tb.example.com", port: 1883 },
+    ...scriptedAgentOptions({ server, clock, kv, sink, seed, name: NAME, capMs: CAP }),
     // A device without power opens no connections.
     connect: (endpoint, credentials) => {
       if (kv.poweredOff) throw new Error("device is off");
       return server.connect(endpoint, credentials);
     },
-    clock,
-    random: { fill: (t) => t.set(rng.bytes(t.length)) },
-    store: new CredentialStore(kv),
-    log: new Log(sink, clock, { level: "D" }),
-    deviceName: NAME,
-    provisionDeviceKey: server.options.provisionKey,
-    provisionDeviceSecret: server.options.provisionSecret,
-    backoff: { baseMs: 1000, capMs: CAP },
   });
 }
 
