@@ -4,10 +4,10 @@
  * credentials, device) derives its own base from this, so `catch (e) { if (e instanceof SdkError) … }` covers all.
  */
 export class SdkError extends Error {
+  override name = "SdkError";
   readonly code: string;
   constructor(code: string, message: string) {
     super(message);
     this.code = code;
-    this.name = "SdkError";
   }
 }

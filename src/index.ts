@@ -7,3 +7,4 @@ export * from "./mqtt/index.js";
 export * from "./thingsboard/index.js";
 export * from "./credentials/index.js";
 export * from "./device/index.js";
+export * from "./settings/index.js";

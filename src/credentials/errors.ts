@@ -9,15 +9,16 @@ export type CredentialStoreErrorCode = "too-large" | "invalid-record" | "nothing
 
 /** Base class of every error thrown by src/credentials (errors of the key-value store itself pass through). */
 export class CredentialStoreError extends SdkError {
+  override name = "CredentialStoreError";
   declare readonly code: CredentialStoreErrorCode;
   constructor(code: CredentialStoreErrorCode, message: string) {
     super(code, message);
-    this.name = "CredentialStoreError";
   }
 }
 
 /** The encoded record would not fit the values the store may use. Thrown before anything is written. */
 export class CredentialTooLargeError extends CredentialStoreError {
+  override name = "CredentialTooLargeError";
   /** Bytes the encoded record needs. */
   readonly bytes: number;
   /** Bytes the store can hold for one record (maxParts × 4000). */
@@ -31,17 +32,16 @@ export class CredentialTooLargeError extends CredentialStoreError {
     );
     this.bytes = bytes;
     this.limit = limit;
-    this.name = "CredentialTooLargeError";
   }
 }
 
 /** A field of the record is missing, of the wrong type or out of range. Thrown before anything is written. */
 export class InvalidCredentialRecordError extends CredentialStoreError {
+  override name = "InvalidCredentialRecordError";
   /** The offending field, e.g. "credentials.token" or "port". */
   readonly field: string;
   constructor(field: string, problem: string) {
     super("invalid-record", `credential record field "${field}" ${problem}`);
     this.field = field;
-    this.name = "InvalidCredentialRecordError";
   }
 }

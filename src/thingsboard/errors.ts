@@ -10,9 +10,9 @@ import { SdkError } from "../errors.js";
 
 /** Base class of every error thrown by src/thingsboard. */
 export class ThingsBoardError extends SdkError {
+  override name = "ThingsBoardError";
   constructor(code: string, message: string) {
     super(code, message);
-    this.name = "ThingsBoardError";
   }
 }
 
@@ -30,10 +30,10 @@ export type ProvisionRequestErrorCode =
 
 /** The provision request would be refused by ThingsBoard, or could never succeed: refused before sending. */
 export class ProvisionRequestError extends ThingsBoardError {
+  override name = "ProvisionRequestError";
   declare readonly code: ProvisionRequestErrorCode;
   constructor(code: ProvisionRequestErrorCode, message: string) {
     super(code, message);
-    this.name = "ProvisionRequestError";
   }
 }
 
@@ -51,6 +51,7 @@ function serverText(errorMsg: string): string {
  * provisioning is disabled on the profile. A configuration error: asking again will not help.
  */
 export class ProvisionNotFoundError extends ThingsBoardError {
+  override name = "ProvisionNotFoundError";
   /** The server's errorMsg (bounded, one line); "" when it sent none. */
   readonly errorMsg: string;
   constructor(errorMsg: string) {
@@ -61,7 +62,6 @@ export class ProvisionNotFoundError extends ThingsBoardError {
         "against the device profile, and that provisioning is enabled on that profile",
     );
     this.errorMsg = text;
-    this.name = "ProvisionNotFoundError";
   }
 }
 
@@ -70,6 +70,7 @@ export class ProvisionNotFoundError extends ThingsBoardError {
  * "check pre-provisioned devices", does not exist or was provisioned before), or the credentials were refused.
  */
 export class ProvisionFailedError extends ThingsBoardError {
+  override name = "ProvisionFailedError";
   /** The server's errorMsg (bounded, one line); "" when it sent none. */
   readonly errorMsg: string;
   constructor(errorMsg: string) {
@@ -80,7 +81,6 @@ export class ProvisionFailedError extends ThingsBoardError {
         "provisioned before (an operator can reset its provisionState), or the server refused the credentials",
     );
     this.errorMsg = text;
-    this.name = "ProvisionFailedError";
   }
 }
 
@@ -98,10 +98,10 @@ export type ProvisionResponseErrorCode =
 
 /** The provision response is malformed or hostile. Nothing from it may be used or stored. */
 export class ProvisionResponseError extends ThingsBoardError {
+  override name = "ProvisionResponseError";
   declare readonly code: ProvisionResponseErrorCode;
   constructor(code: ProvisionResponseErrorCode, message: string) {
     super(code, message);
-    this.name = "ProvisionResponseError";
   }
 }
 
@@ -115,9 +115,9 @@ export type PayloadErrorCode =
 
 /** A telemetry/attribute payload or a topic id that ThingsBoard would refuse or misread; nothing was sent. */
 export class PayloadError extends ThingsBoardError {
+  override name = "PayloadError";
   declare readonly code: PayloadErrorCode;
   constructor(code: PayloadErrorCode, message: string) {
     super(code, message);
-    this.name = "PayloadError";
   }
 }

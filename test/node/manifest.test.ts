@@ -25,7 +25,33 @@ describe("root manifest.json", () => {
       const name = "tbsdk/" + f.replace(/^src\//, "");
       expect(manifest.modules[name]).toBe("./" + f);
     }
-    expect(Object.keys(manifest.modules).length).toBe(files.length);
+  });
+
+  it("lists every Moddable adapter as tbsdk/esp32/<name> (the firmware's main excepted), and nothing else", () => {
+    const adapters = fs.readdirSync(path.join(root, "hosts/esp32")).filter((n) => n.endsWith(".ts") && !n.endsWith(".d.ts") && n !== "main.ts");
+    expect(adapters.length).toBeGreaterThan(5);
+    for (const a of adapters) expect(manifest.modules["tbsdk/esp32/" + a.replace(/\.ts$/, "")]).toBe("./hosts/esp32/" + a.replace(/\.ts$/, ""));
+    expect(Object.keys(manifest.modules).length).toBe(files.length + adapters.length);
+  });
+
+  it("includes the manifest of every Moddable module the adapters import, so what type-checks also runs", () => {
+    // module specifier -> the Moddable manifest that provides it (timer and time come with every platform's base)
+    const provider: Record<string, string | null> = {
+      socket: "$(MODULES)/network/socket/manifest.json",
+      securesocket: "$(MODULES)/crypt/tls.json",
+      preference: "$(MODULES)/files/preference/manifest.json",
+      net: "$(MODULES)/network/net/manifest.json",
+      instrumentation: "$(MODULES)/base/instrumentation/manifest.json",
+      timer: null,
+      time: null,
+    };
+    const imported = new Set<string>();
+    for (const n of fs.readdirSync(path.join(root, "hosts/esp32")).filter((n) => n.endsWith(".ts") && n !== "main.ts")) {
+      const text = fs.readFileSync(path.join(root, "hosts/esp32", n), "utf8");
+      for (const m of text.matchAll(/^import\s+(?!type\b)[^"]*"([^"]+)"/gm)) if (!m[1].startsWith(".") && !m[1].startsWith("tbsdk/")) imported.add(m[1]);
+    }
+    expect([...imported].sort()).toEqual(Object.keys(provider).sort());
+    for (const spec of imported) if (provider[spec]) expect(manifest.include).toContain(provider[spec]);
   });
 
   it("has every relative import inside src/ resolve to a listed module", () => {

@@ -65,6 +65,23 @@ export const XSNAP_ONLY_GLOBALS = [
   "resetMeter",
 ];
 
+/**
+ * Moddable's linker freezes every built-in constructor and prototype once preloading is done, so on a device
+ * `this.name = "X"` in an Error subclass throws ("set name: not writable"), and so does any patch of a built-in.
+ * xsnap leaves them writable; freezing them here makes the core's suites meet the device's rules.
+ */
+const FREEZE_BUILTINS = `{
+  const seen = new Set();
+  const freezeAll = (o) => { if ((typeof o === "object" || typeof o === "function") && o !== null && !seen.has(o)) { seen.add(o); Object.freeze(o); } };
+  for (const name of Object.getOwnPropertyNames(globalThis)) {
+    const v = globalThis[name];
+    if (typeof v === "function" && /^[A-Z]/.test(name)) { freezeAll(v); freezeAll(v.prototype); }
+    else if (name === "Math" || name === "JSON" || name === "Reflect" || name === "Atomics") freezeAll(v);
+  }
+  freezeAll(Object.getPrototypeOf(Uint8Array)); freezeAll(Object.getPrototypeOf(Uint8Array).prototype);
+  freezeAll(Object.getPrototypeOf(function* () {}).prototype);
+}`;
+
 /** The shim as source (.ts next to this file under ts-jest) or compiled (.js under dist/). */
 function shimPath(): string {
   for (const ext of [".ts", ".js"]) {
@@ -84,6 +101,7 @@ function entrySource(shim: string, files: { abs: string; label: string }[]): str
     `for (const name of ${JSON.stringify(XSNAP_ONLY_GLOBALS)}) delete globalThis[name];`,
     `const shim = require(${JSON.stringify(shim)});`,
     "shim.installGlobals();",
+    FREEZE_BUILTINS,
     ...files.map(
       ({ abs, label }) =>
         `shim.setCurrentFile(${JSON.stringify(label)});\n` +

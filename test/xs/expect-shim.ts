@@ -345,9 +345,9 @@ function keysEqual(a: any, b: any, mode: EqualityMode, aStack: unknown[], bStack
 
 /** The error an unmet expectation throws. */
 export class ExpectationError extends Error {
+  override name = "ExpectationError";
   constructor(message: string) {
     super(message);
-    this.name = "ExpectationError";
   }
 }
 

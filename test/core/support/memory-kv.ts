@@ -12,17 +12,17 @@
 import { KV_MAX_KEY_LENGTH, KV_MAX_VALUE_BYTES, type KeyValueStore } from "../../../src/ports.js";
 
 export class PowerCut extends Error {
+  override name = "PowerCut";
   constructor(readonly step: number) {
     super(`power cut after flash step ${step}`);
-    this.name = "PowerCut";
   }
 }
 
 /** A refused key or value: the contract says the call throws and nothing changes. */
 export class KvLimitError extends Error {
+  override name = "KvLimitError";
   constructor(message: string) {
     super(message);
-    this.name = "KvLimitError";
   }
 }
 

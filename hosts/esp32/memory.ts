@@ -1,0 +1,41 @@
+/**
+ * XS memory figures from Moddable's Instrumentation (debug -d and instrumented -i builds only; release builds
+ * return nothing, and then so does this).
+ */
+import Instrumentation from "instrumentation";
+
+export interface MemoryUsage {
+  /** Bytes of the XS slot heap in use (16-byte slots on ESP32, 32 on 64-bit lin). */
+  slotHeapBytes?: number;
+  /** Bytes of the XS chunk heap in use (strings, buffers, bytecode of loaded closures…). */
+  chunkHeapBytes?: number;
+  /** Free memory of the system heap (ESP-IDF's), where the platform reports it. */
+  systemFreeBytes?: number;
+  gcCount?: number;
+}
+
+const ids = {
+  slot: Instrumentation.map("XS Slot Heap Used"),
+  chunk: Instrumentation.map("XS Chunk Heap Used"),
+  free: Instrumentation.map("System Free Memory"),
+  gc: Instrumentation.map("XS Garbage Collection Count"),
+};
+
+function read(id: number | undefined): number | undefined {
+  if (id === undefined) return undefined;
+  const v = Instrumentation.get(id);
+  return typeof v === "number" ? v : undefined;
+}
+
+export function memoryUsage(): MemoryUsage {
+  const m: MemoryUsage = {};
+  const slot = read(ids.slot);
+  const chunk = read(ids.chunk);
+  const free = read(ids.free);
+  const gc = read(ids.gc);
+  if (slot !== undefined) m.slotHeapBytes = slot;
+  if (chunk !== undefined) m.chunkHeapBytes = chunk;
+  if (free !== undefined) m.systemFreeBytes = free;
+  if (gc !== undefined) m.gcCount = gc;
+  return m;
+}
