@@ -217,6 +217,8 @@ describe("NVS image errors", () => {
     expectNvsError(() => buildNvsImage([{ kind: "namespace", name: "ns" }, { kind: "int", key: "k", type: "u16", value: 70000 }], 0x3000), "value-out-of-range");
     expectNvsError(() => parseNvsCsv(csv("k,data,u8,0x10")), "invalid-value");
     expectNvsError(() => nvsEntriesFromJson({ ns: { k: 1.5 } }), "invalid-value");
+    expectNvsError(() => nvsEntriesFromJson({ ns: { k: { type: "blob", value: "not bytes" } as never } }), "invalid-value");
+    expectNvsError(() => nvsEntriesFromJson({ ns: { k: true as never } }), "invalid-value");
   });
 
   it("rejects strings too long for a page", () => {
@@ -227,6 +229,9 @@ describe("NVS image errors", () => {
     expectNvsError(() => buildNvsImage(str(3968), 0x3000), "string-too-long");
     expectNvsError(() => buildNvsImage(str(4000), 0x3000), "string-too-long");
     expectNvsError(() => buildNvsImage([{ kind: "namespace", name: "ns" }, { kind: "blob", key: "b", value: new Uint8Array(1985) }], 0x3000, { version: 1 }), "blob-too-long");
+    // Version 1 caps strings at 1984 bytes too (NUL included).
+    expect(() => buildNvsImage(str(1983), 0x3000, { version: 1 })).not.toThrow();
+    expectNvsError(() => buildNvsImage(str(1984), 0x3000, { version: 1 }), "string-too-long");
   });
 
   it("rejects images too small for the data", () => {

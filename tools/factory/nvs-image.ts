@@ -440,19 +440,34 @@ function parseCsvRows(text: string): string[][] {
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
     if (quoted) {
-      if (c === '"' && text[i + 1] === '"') (field += '"'), i++;
-      else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"' && field === "") (quoted = true), (any = true);
-    else if (c === ",") row.push(field), (field = ""), (any = true);
-    else if (c === "\n") {
-      if (any || field !== "") row.push(field);
+      if (c !== '"') field += c;
+      else if (text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else quoted = false;
+    } else if (c === '"' && field === "") {
+      quoted = true;
+      any = true;
+    } else if (c === ",") {
+      row.push(field);
+      field = "";
+      any = true;
+    } else if (c === "\n") {
+      if (any) row.push(field);
       rows.push(row);
-      (row = []), (field = ""), (any = false);
-    } else (field += c), (any = true);
+      row = [];
+      field = "";
+      any = false;
+    } else {
+      field += c;
+      any = true;
+    }
   }
   if (quoted) throw new NvsImageError("csv-format", "NVS CSV ends inside a quoted field");
-  if (any || field !== "") row.push(field), rows.push(row);
+  if (any) {
+    row.push(field);
+    rows.push(row);
+  }
   return rows;
 }
 
@@ -498,7 +513,12 @@ function jsonEntry(key: string, v: unknown): NvsEntry {
       if ((NVS_INT_TYPES as readonly string[]).includes(type) && (typeof value === "number" || typeof value === "bigint")) {
         return { kind: "int", key, type: type as NvsIntType, value: checkNvsInt(key, type as NvsIntType, value) };
       }
-      if (type === "blob") return jsonEntry(key, value instanceof Uint8Array ? value : (value as { base64?: unknown }));
+      if (type === "blob") {
+        if (value instanceof Uint8Array) return { kind: "blob", key, value };
+        const b64 = (value as { base64?: unknown } | null)?.base64;
+        if (typeof b64 === "string") return { kind: "blob", key, value: base64ToBytes(key, b64) };
+        throw new NvsImageError("invalid-value", `NVS key "${key}": a blob value must be a Uint8Array or {base64}`);
+      }
       if (typeof value === "string") return nvsEntryFromEncoded(key, type, value);
       throw new NvsImageError("invalid-value", `NVS key "${key}": value of type ${type} must be a ${NVS_INT_TYPES.includes(type as NvsIntType) ? "number, bigint or decimal string" : "string"}`);
     }
