@@ -20,6 +20,7 @@ import { defaultDeviceName, macAddress } from "tbsdk/esp32/identity";
 import { traceSink } from "tbsdk/esp32/log-sink";
 import { whenNetworkReady } from "tbsdk/esp32/network-ready";
 import { PreferenceStore, preferenceSource } from "tbsdk/esp32/preference-store";
+import { memoryUsage } from "tbsdk/esp32/memory";
 import { deviceRandom } from "tbsdk/esp32/random";
 import { sampleTelemetry } from "tbsdk/esp32/sample-telemetry";
 import { socketConnector, type TlsSettings } from "tbsdk/esp32/transport";
@@ -30,7 +31,9 @@ export default function main(): void {
   const clock = timerClock();
   const log = new Log(traceSink(), clock);
   const boot = log.tag("boot");
-  boot.info(`tbsdk firmware ${FIRMWARE_VERSION}`);
+  Debug.gc(); // so the boot line shows the live baseline (runtime + loaded modules), not start-up garbage
+  const m = memoryUsage();
+  boot.info(`tbsdk firmware ${FIRMWARE_VERSION}${m.slotHeapBytes !== undefined ? ` (XS heap in use: slots ${m.slotHeapBytes} B, chunks ${m.chunkHeapBytes} B)` : ""}`);
 
   let resolved: ResolvedSettings;
   try {

@@ -111,8 +111,10 @@ function writeUtf8Iterating(s: string, buf: Uint8Array, offset: number): number 
   return o;
 }
 
-// fromCharCode.apply takes at most this many arguments at a time: XS has a small native stack.
-const APPLY_CHUNK = 1024;
+// fromCharCode.apply pushes every argument onto the XS stack, which on a device is 512 slots in all (Moddable's
+// ESP32 default; the firmware's manifest too): 1024 overflowed it in mcsim ("JavaScript stack overflow") on a
+// 1.4 KB provision response. 128 leaves room for the frames below and costs little (one more concatenation per 128).
+const APPLY_CHUNK = 128;
 
 /** Decodes bytes [start, end) as strict UTF-8 (no overlongs, surrogates or U+0000). */
 export function readUtf8(buf: Uint8Array, start: number, end: number): string {

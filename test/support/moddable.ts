@@ -1,0 +1,139 @@
+/**
+ * The Moddable SDK's lin tools, when a developer has them (MODDABLE set, mcconfig on PATH): build an app with
+ * `mcconfig -d -m -p lin -t build` and run it in the simulator (mcsim) under a private Xvfb display, its trace()
+ * output collected through a headless xsbug (tools/xsbug/log-server.ts). Nothing here builds the SDK itself.
+ */
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { startXsbugLogServer, type XsbugLogServer } from "../../tools/xsbug/log-server.js";
+
+const ROOT = path.resolve(__dirname, "../..");
+
+export interface ModdableTools {
+  moddable: string;
+  mcconfig: string;
+  mcsim: string;
+  xvfb: string;
+}
+
+function which(cmd: string): string | undefined {
+  try {
+    return execFileSync("sh", ["-c", `command -v ${cmd}`], { encoding: "utf8" }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The tools, or the reason the Moddable tests cannot run here. */
+export function findModdable(): ModdableTools | { missing: string } {
+  const moddable = process.env.MODDABLE;
+  if (!moddable) return { missing: "MODDABLE is not set (install the Moddable SDK and export MODDABLE to run this test)" };
+  const mcconfig = which("mcconfig");
+  if (!mcconfig) return { missing: "mcconfig is not on PATH (add $MODDABLE/build/bin/lin/release)" };
+  const mcsim = [path.join(moddable, "build/bin/lin/release/mcsim"), path.join(moddable, "build/bin/lin/debug/mcsim")].find((f) => fs.existsSync(f)) ?? which("mcsim");
+  if (!mcsim) return { missing: "mcsim was not found under $MODDABLE/build/bin/lin" };
+  const xvfb = which("Xvfb");
+  if (!xvfb) return { missing: "Xvfb is not installed (apt-get install xvfb): mcsim needs an X display" };
+  return { moddable, mcconfig, mcsim, xvfb };
+}
+
+/** Builds the app in `appDir` for lin (debug) and returns the path of its mc.so. Uses this project's tsc. */
+export function buildForLin(tools: ModdableTools, appDir: string): string {
+  const env = { ...process.env, PATH: `${path.join(ROOT, "node_modules/.bin")}${path.delimiter}${process.env.PATH}` };
+  try {
+    execFileSync(tools.mcconfig, ["-d", "-m", "-p", "lin", "-t", "build"], { cwd: appDir, env, encoding: "utf8", stdio: "pipe", maxBuffer: 64 << 20 });
+  } catch (e) {
+    const err = e as { stdout?: string; stderr?: string };
+    const out = `${err.stdout ?? ""}\n${err.stderr ?? ""}`.split("\n").filter((l) => !/^# (cc|xsc|tsc) /.test(l));
+    throw new Error(`mcconfig failed in ${appDir}:\n${out.slice(-40).join("\n")}`);
+  }
+  const app = path.basename(appDir);
+  const candidates = [path.join(tools.moddable, "build/bin/lin/mc/debug", app, "mc.so"), path.join(tools.moddable, "build/bin/lin/debug", app, "mc.so")];
+  const built = candidates.filter((f) => fs.existsSync(f)).sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs);
+  if (!built[0]) throw new Error(`mcconfig succeeded but no mc.so in ${candidates.join(" or ")}`);
+  return built[0];
+}
+
+export interface Display {
+  display: string;
+  stop(): void;
+}
+
+/** A private Xvfb display on the first free number from :90. */
+export async function startXvfb(tools: ModdableTools): Promise<Display> {
+  for (let n = 90; n < 140; n++) {
+    if (fs.existsSync(`/tmp/.X11-unix/X${n}`) || fs.existsSync(`/tmp/.X${n}-lock`)) continue;
+    const child = spawn(tools.xvfb, [`:${n}`, "-screen", "0", "640x480x24", "-nolisten", "tcp"], { stdio: "ignore" });
+    const deadline = Date.now() + 5000;
+    while (!fs.existsSync(`/tmp/.X11-unix/X${n}`) && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    if (child.exitCode === null && fs.existsSync(`/tmp/.X11-unix/X${n}`)) return { display: `:${n}`, stop: () => child.kill("SIGTERM") };
+    child.kill("SIGKILL");
+  }
+  throw new Error("no free X display number for Xvfb");
+}
+
+export interface SimulatorRun {
+  /** Every trace() line, in order. */
+  readonly lines: string[];
+  readonly child: ChildProcess;
+  /** Highest value of each instrumentation figure xsbug received (sampled about once a second). */
+  readonly peaks: Record<string, number>;
+  /** SIGKILL: the board loses power. */
+  powerOff(): Promise<void>;
+}
+
+/** Runs mc.so in mcsim with a headless xsbug collecting its output. */
+export async function runSimulator(tools: ModdableTools, mcSo: string, display: Display): Promise<SimulatorRun> {
+  const lines: string[] = [];
+  const peaks: Record<string, number> = {};
+  let names: string[] = [];
+  const xsbug: XsbugLogServer = await startXsbugLogServer({
+    onLine: (l) => lines.push(l),
+    onEvent: (e) => {
+      if (e.kind === "instruments") names = e.names;
+      if (e.kind === "samples") e.values.forEach((v, i) => { const n = names[i]; if (n && !(v <= (peaks[n] ?? -Infinity))) peaks[n] = v; });
+    },
+  });
+  const child = spawn(tools.mcsim, [mcSo], {
+    env: { ...process.env, DISPLAY: display.display, XSBUG_HOST: "127.0.0.1", XSBUG_PORT: String(xsbug.port) },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  // mcsim's own stdout/stderr ("XS abort: …", GTK warnings) go to the same list.
+  for (const s of [child.stdout, child.stderr]) s?.on("data", (d: Buffer) => lines.push(...d.toString().split("\n").filter((l) => l.trim() !== "").map((l) => `mcsim: ${l}`)));
+  return {
+    lines,
+    child,
+    peaks,
+    powerOff: async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((r) => child.once("exit", r));
+        child.kill("SIGKILL");
+        await exited;
+      }
+      await xsbug.close();
+    },
+  };
+}
+
+/** Moddable's Preference on lin: one JSON file for every app, `{domain: {key: value}}`, blobs as {buffer: "1,2,3"}. */
+export const LIN_PREFERENCES_FILE = "/tmp/modpreferences.json";
+
+export type LinPreferences = Record<string, Record<string, unknown>>;
+
+export function readLinPreferences(): LinPreferences {
+  try {
+    return JSON.parse(fs.readFileSync(LIN_PREFERENCES_FILE, "utf8")) as LinPreferences;
+  } catch {
+    return {};
+  }
+}
+
+export function writeLinPreferences(p: LinPreferences): void {
+  fs.writeFileSync(LIN_PREFERENCES_FILE, JSON.stringify(p));
+}
+
+/** A blob as lin's Preference stores it. */
+export function linBlob(bytes: Uint8Array): { buffer: string } {
+  return { buffer: Array.from(bytes).join(",") };
+}
