@@ -5,10 +5,10 @@ module.exports = {
   testMatch: ["**/*.test.ts"],
   transform: {
     "^.+\\.ts$": ["ts-jest", {}],
-    // aedes 1.x ships ES modules only; Jest's CommonJS loader needs them transpiled.
-    "/node_modules/aedes/.+\\.js$": ["ts-jest", { tsconfig: { allowJs: true, module: "commonjs", esModuleInterop: true } }],
+    // aedes 1.x and esptool-js ship ES modules only; Jest's CommonJS loader needs them transpiled.
+    "/node_modules/(aedes|esptool-js)/.+\\.js$": ["ts-jest", { tsconfig: { allowJs: true, module: "commonjs", esModuleInterop: true } }],
   },
-  transformIgnorePatterns: ["/node_modules/(?!aedes/)"],
+  transformIgnorePatterns: ["/node_modules/(?!(aedes|esptool-js)/)"],
   // Sources import siblings as "./x.js" (valid for Node ESM and Moddable); map that back to the .ts file.
   moduleNameMapper: { "^(\\.{1,2}/.*)\\.js$": "$1" },
   testTimeout: 30000,

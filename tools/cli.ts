@@ -12,39 +12,9 @@ import { startEmulator, type EmulatorOptions } from "./emulator/index.js";
 import { readTlsFiles, selfSignedTlsFiles } from "./emulator/tls-files.js";
 import { DeviceConfigError, runDevice, type DeviceCommandOptions } from "./device.js";
 import { runStart } from "./start.js";
+import { flag, has, integer, optionalFlag, UsageError, type Subcommand } from "./args.js";
 
-interface Subcommand {
-  summary: string;
-  usage: string;
-  run(args: string[]): Promise<number>;
-}
-
-/** The value of `--name V` or `--name=V`; the last occurrence wins (so flags override a config file's). */
-function flag(args: string[], name: string, fallback: string): string {
-  for (let i = args.length - 1; i >= 0; i--) {
-    if (args[i] === `--${name}` && i + 1 < args.length) return args[i + 1];
-    if (args[i].startsWith(`--${name}=`)) return args[i].slice(name.length + 3);
-  }
-  return fallback;
-}
-
-function integer(args: string[], name: string, fallback: number): number {
-  const raw = flag(args, name, String(fallback));
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} must be a whole number, got "${raw}"`);
-  return n;
-}
-
-function has(args: string[], name: string): boolean {
-  return args.includes(`--${name}`);
-}
-
-function optionalFlag(args: string[], name: string): string | undefined {
-  const v = flag(args, name, "");
-  return v === "" ? undefined : v;
-}
-
-export class UsageError extends Error {}
+export { UsageError } from "./args.js";
 
 function readJsonFile(file: string, what: string): unknown {
   try {
