@@ -25,18 +25,29 @@ const CLOSE = "</xsbug>";
 export class XsbugFrameParser {
   private pending = "";
   private inFrame = false;
+  private afterFrame = false;
 
   /** Feeds decoded text (UTF-8 already decoded by the caller's TextDecoder in stream mode). */
   push(text: string): XsbugEvent[] {
     this.pending += text;
     const events: XsbugEvent[] = [];
     for (;;) {
+      if (this.afterFrame) {
+        // XS ends each frame with CRLF: framing, not output — even when the chunk ends between CR and LF.
+        if (this.pending === "" || this.pending === "\r") return events;
+        if (this.pending.startsWith("\r\n")) this.pending = this.pending.slice(2);
+        this.afterFrame = false;
+      }
       if (!this.inFrame) {
         const open = this.pending.indexOf(OPEN);
         if (open < 0) {
           // Everything is plain output, except a tail that may be the start of "<xsbug>" split across chunks.
           const lt = this.pending.lastIndexOf("<");
-          const cut = lt >= 0 && OPEN.startsWith(this.pending.slice(lt)) ? lt : this.pending.length;
+          let cut = lt >= 0 && OPEN.startsWith(this.pending.slice(lt)) ? lt : this.pending.length;
+          // A trailing CR or CRLF may be the newline XS puts before its next frame: hold it until the next
+          // chunk (or flush(), which a monitor calls when the line goes idle) says which it is.
+          if (this.pending.endsWith("\r", cut)) cut -= 1;
+          else if (this.pending.endsWith("\r\n", cut)) cut -= 2;
           if (cut > 0) events.push({ kind: "text", text: this.pending.slice(0, cut), framed: false });
           this.pending = this.pending.slice(cut);
           return events;
@@ -51,16 +62,17 @@ export class XsbugFrameParser {
       if (close < 0) return events;
       parseFrameBody(this.pending.slice(0, close), events);
       this.pending = this.pending.slice(close + CLOSE.length);
-      if (this.pending.startsWith("\r\n")) this.pending = this.pending.slice(2);
       this.inFrame = false;
+      this.afterFrame = true;
     }
   }
 
-  /** Whatever plain text is still held back (end of stream). */
+  /** Whatever plain text is still held back: call at the end of the stream, or when it has been idle a while. */
   flush(): XsbugEvent[] {
-    const rest = this.inFrame ? "" : this.pending;
+    const rest = this.inFrame || (this.afterFrame && this.pending === "\r") ? "" : this.pending;
     this.pending = "";
     this.inFrame = false;
+    this.afterFrame = false;
     return rest ? [{ kind: "text", text: rest, framed: false }] : [];
   }
 }
