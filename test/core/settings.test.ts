@@ -122,7 +122,7 @@ describe("resolveSettings", () => {
 
   it("reads Preference's types: u8 as a boolean, i32 as a number, blobs as ArrayBuffer (the CA, DER)", () => {
     const der = new Uint8Array([0x30, 0x82, 1, 2, 3]);
-    const nvs: SettingsSource = { name: "factory NVS", get: (k) => ({ ...BASE, tb_tls: true, tb_port: 8884, tb_ca: der.slice().buffer } as Record<string, never>)[k] };
+    const nvs: SettingsSource = { name: "factory NVS", get: (k) => ({ ...BASE, tb_tls: true, tb_port: 8884, tb_ca: der.slice().buffer } as Record<string, string | number | boolean | ArrayBuffer>)[k] };
     const { settings } = resolveSettings([nvs]);
     expect(settings.caCert).toEqual(der);
     expect(settings.port).toBe(8884);
