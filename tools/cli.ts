@@ -12,6 +12,8 @@ import { startEmulator, type EmulatorOptions } from "./emulator/index.js";
 import { readTlsFiles, selfSignedTlsFiles } from "./emulator/tls-files.js";
 import { DeviceConfigError, runDevice, type DeviceCommandOptions } from "./device.js";
 import { runStart } from "./start.js";
+import { factoryCommand } from "./factory/command.js";
+import { monitorCommand } from "./monitor/command.js";
 import { flag, has, integer, optionalFlag, UsageError, type Subcommand } from "./args.js";
 
 export { UsageError } from "./args.js";
@@ -95,6 +97,8 @@ export function deviceOptions(args: string[]): DeviceCommandOptions {
 }
 
 const SUBCOMMANDS: Record<string, Subcommand> = {
+  factory: factoryCommand,
+  monitor: monitorCommand,
   device: {
     summary: "run one simulated ESP32 (the SDK's device agent) against ThingsBoard or the emulator",
     usage:
@@ -148,7 +152,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
 
 function help(): string {
   const lines = ["usage: tbsdk <subcommand> [flags]", "", "subcommands:"];
-  for (const [name, s] of Object.entries(SUBCOMMANDS)) lines.push(`  ${name.padEnd(10)} ${s.summary}`, `             ${s.usage}`);
+  for (const [name, s] of Object.entries(SUBCOMMANDS)) lines.push(`  ${name.padEnd(10)} ${s.summary}`, `             ${s.usage.split("\n").map((l) => l.trim()).join("\n             ")}`);
   return lines.join("\n");
 }
 

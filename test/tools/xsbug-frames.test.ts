@@ -93,3 +93,18 @@ describe("headless xsbug log server", () => {
     expect(received.join("").split("<go/>").length - 1).toBe(2);
   });
 });
+
+describe("XsbugFrameParser.flush", () => {
+  it("mid-stream releases held plain text but keeps a frame being received and a possible frame start", () => {
+    const p = new XsbugFrameParser();
+    expect(textOf(p.push("I (1) a: x\r\n"))).toBe("I (1) a: x");
+    expect(textOf(p.flush(false))).toBe("\r\n");
+    p.push("<xsbug><log>I (2) b: ");
+    expect(p.flush(false)).toEqual([]);
+    expect(textOf(p.push("y&#10;</log></xsbug>\r\nplain <xsb"))).toBe("I (2) b: y\nplain ");
+    expect(p.flush(false)).toEqual([]);
+    expect(textOf(p.push("ug><log>z</log></xsbug>\r\n"))).toBe("z");
+    expect(textOf(p.push("end"))).toBe("end");
+    expect(p.flush()).toEqual([]);
+  });
+});

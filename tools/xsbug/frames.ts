@@ -67,12 +67,27 @@ export class XsbugFrameParser {
     }
   }
 
-  /** Whatever plain text is still held back: call at the end of the stream, or when it has been idle a while. */
-  flush(): XsbugEvent[] {
-    const rest = this.inFrame || (this.afterFrame && this.pending === "\r") ? "" : this.pending;
-    this.pending = "";
-    this.inFrame = false;
-    this.afterFrame = false;
+  /**
+   * Releases plain text held back (a trailing CR/CRLF, a possible start of "<xsbug>"). Mid-stream (`final` false,
+   * e.g. when a monitor's line has gone idle) a frame being received stays intact and a "<xsb…" prefix stays held;
+   * at the end of the stream everything outside a frame is released.
+   */
+  flush(final = true): XsbugEvent[] {
+    if (this.inFrame || (this.afterFrame && this.pending === "\r")) {
+      if (final) {
+        this.pending = "";
+        this.inFrame = false;
+        this.afterFrame = false;
+      }
+      return [];
+    }
+    let cut = this.pending.length;
+    if (!final) {
+      const lt = this.pending.lastIndexOf("<");
+      if (lt >= 0 && OPEN.startsWith(this.pending.slice(lt))) cut = lt;
+    }
+    const rest = this.pending.slice(0, cut);
+    this.pending = this.pending.slice(cut);
     return rest ? [{ kind: "text", text: rest, framed: false }] : [];
   }
 }
