@@ -8,6 +8,7 @@ import { describeSettings, objectSource, resolveSettings, SettingsError, type Se
 import { provisionCredentials } from "../../src/settings/provision-credentials.js";
 import { KV_MAX_KEY_LENGTH } from "../../src/ports.js";
 import { Prng } from "./support/prng.js";
+import { thrown } from "./support/thrown.js";
 
 const BASE = { tb_host: "tb.example.com", prov_key: "key-0123456789", prov_secret: "secret-0123456789" };
 
@@ -29,14 +30,6 @@ function pem(label: string, der: Uint8Array): string {
   return `-----BEGIN ${label}-----\n${body}-----END ${label}-----\n`;
 }
 
-function thrown(f: () => unknown): unknown {
-  try {
-    f();
-  } catch (e) {
-    return e;
-  }
-  throw new Error("expected a throw");
-}
 
 describe("settings keys", () => {
   it("fit NVS and Preference: keys and namespaces of at most 15 characters, each key once", () => {

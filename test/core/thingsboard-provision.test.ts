@@ -27,6 +27,7 @@ import {
 import { KV_MAX_VALUE_BYTES, type RandomSource } from "../../src/ports.js";
 import { concat, utf8 } from "./support/bytes.js";
 import { Prng, scaled } from "./support/prng.js";
+import { thrown } from "./support/thrown.js";
 
 const KEY = "pk-0123456789abcdef";
 const SECRET = "ps-SECRET-fedcba9876543210";
@@ -54,15 +55,6 @@ function scripted(bytes: number[]): RandomSource {
   };
 }
 
-/** What `fn` threw (failing the test if it returned). */
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  throw new Error("expected a throw");
-}
 
 function requestError(request: ProvisionRequest): ProvisionRequestError {
   const e = thrown(() => provisionRequestJson(request));

@@ -85,6 +85,14 @@ if (!tools) {
       writeLinPreferences(prefs);
     }
 
+    /** Factory settings for a TLS device verifying the emulator's certificate against `caDer`. */
+    function tlsSettings(name: string, caDer: Uint8Array, extra: Record<string, unknown> = {}): Record<string, unknown> {
+      return {
+        tb_host: "127.0.0.1", tb_port: emulator.mqttsPort, tb_tls: true, tb_sni: "localhost", tb_ca: linBlob(caDer),
+        prov_key: KEY, prov_secret: SECRET, dev_name: name, tm_interval: 100, ...extra,
+      };
+    }
+
     async function boot(): Promise<SimulatorRun> {
       const run = await runSimulator(tools!, mcSo, display);
       runs.push(run);
@@ -196,10 +204,7 @@ if (!tools) {
 
     it("provisions and sends over TLS 1.2 (SecureSocket), verifying the server against the factory CA", async () => {
       const name = "ESP32-MCSIM-TLS";
-      flashFactorySettings({
-        tb_host: "127.0.0.1", tb_port: emulator.mqttsPort, tb_tls: true, tb_sni: "localhost", tb_ca: linBlob(pki.ca.certDer),
-        prov_key: KEY, prov_secret: SECRET, dev_name: name, tm_interval: 100,
-      }, false);
+      flashFactorySettings(tlsSettings(name, pki.ca.certDer), false);
       const started = Date.now();
       const run = await boot();
       await waitForSeq(name, 3, started, run, 60_000);
@@ -213,11 +218,7 @@ if (!tools) {
     it("provisions with its own X.509 certificate and connects with it as the TLS client credential (RSA, PKCS#8)", async () => {
       const name = "ESP32-MCSIM-X509";
       secrets.push(pki.client.key.split("\n")[1]!);
-      flashFactorySettings({
-        tb_host: "127.0.0.1", tb_port: emulator.mqttsPort, tb_tls: true, tb_sni: "localhost", tb_ca: linBlob(pki.ca.certDer),
-        prov_key: KEY, prov_secret: SECRET, dev_name: name, tm_interval: 100,
-        cred_type: "x509", dev_cert: pki.client.cert, dev_key: pki.client.key,
-      }, false);
+      flashFactorySettings(tlsSettings(name, pki.ca.certDer, { cred_type: "x509", dev_cert: pki.client.cert, dev_key: pki.client.key }), false);
       const started = Date.now();
       const run = await boot();
       await waitForSeq(name, 3, started, run, 60_000);
@@ -234,10 +235,7 @@ if (!tools) {
     it("refuses a server whose certificate its CA did not sign, and says so", async () => {
       const name = "ESP32-MCSIM-BADCA";
       const otherCaDer = Buffer.from(pki.otherCa.cert.replace(/-----[^-]+-----|\s/g, ""), "base64");
-      flashFactorySettings({
-        tb_host: "127.0.0.1", tb_port: emulator.mqttsPort, tb_tls: true, tb_sni: "localhost", tb_ca: linBlob(otherCaDer),
-        prov_key: KEY, prov_secret: SECRET, dev_name: name, tm_interval: 100,
-      }, false);
+      flashFactorySettings(tlsSettings(name, otherCaDer), false);
       const run = await boot();
       const deadline = Date.now() + 30_000;
       while (!run.lines.some((l) => /retrying in/.test(l)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
