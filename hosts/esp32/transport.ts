@@ -68,7 +68,7 @@ class SocketTransport implements Transport {
       this.sock = o.tls ? openSecure(o, o.tls) : (new Socket({ host: o.host, port: o.port, noDelay: true }) as unknown as ModdableStream);
     } catch (e) {
       // DNS failure or a bad TLS option throws at once; the port reports failures through onClose.
-      this.finish({ kind: "error", message: describe(e) }, true);
+      this.finish({ kind: "error", message: describe(e) });
       return;
     }
     this.sock.callback = (message, value) => this.onSocket(message, value ?? 0);
@@ -89,10 +89,10 @@ class SocketTransport implements Transport {
     if (this.state === "closing" || this.state === "closed") return;
     if (this.state === "open" && this.queue.length > 0) {
       this.state = "closing"; // let the queue drain (e.g. a DISCONNECT), within a limit
-      this.flushLimit = Timer.set(() => this.finish({ kind: "local" }, false), CLOSE_FLUSH_LIMIT_MS);
+      this.flushLimit = Timer.set(() => this.finish({ kind: "local" }), CLOSE_FLUSH_LIMIT_MS);
       return;
     }
-    this.finish({ kind: "local" }, true);
+    this.finish({ kind: "local" });
   }
 
   private onSocket(message: number, value: number): void {
@@ -113,11 +113,11 @@ class SocketTransport implements Transport {
         this.flush();
         return;
       case MSG_DISCONNECTED:
-        this.finish(this.state === "closing" ? { kind: "local" } : { kind: "closed" }, false);
+        this.finish(this.state === "closing" ? { kind: "local" } : { kind: "closed" });
         return;
       case MSG_ERROR:
       default:
-        this.finish(this.state === "closing" ? { kind: "local" } : { kind: "error", message: "socket error (connect refused, reset or TLS failure)" }, false);
+        this.finish(this.state === "closing" ? { kind: "local" } : { kind: "error", message: "socket error (connect refused, reset or TLS failure)" });
     }
   }
 
@@ -133,7 +133,7 @@ class SocketTransport implements Transport {
       return from + n;
     } catch (e) {
       // "write on closed socket" / "write failed": the link is gone.
-      this.finish({ kind: "error", message: describe(e) }, true);
+      this.finish({ kind: "error", message: describe(e) });
       return chunk.length;
     }
   }
@@ -146,11 +146,11 @@ class SocketTransport implements Transport {
       this.queue.shift();
       this.offset = 0;
     }
-    if (this.state === "closing") this.finish({ kind: "local" }, true);
+    if (this.state === "closing") this.finish({ kind: "local" });
   }
 
   /** Ends the transport once: closes the socket and reports onClose on a fresh turn (never re-entrantly). */
-  private finish(info: TransportCloseInfo, closeSocket: boolean): void {
+  private finish(info: TransportCloseInfo): void {
     if (this.state === "closed") return;
     this.state = "closed";
     this.queue.length = 0;
@@ -159,12 +159,11 @@ class SocketTransport implements Transport {
     this.sock = undefined;
     if (sock) {
       sock.callback = () => {};
-      if (closeSocket || info.kind === "local") {
-        try {
-          sock.close();
-        } catch {
-          // already closed by the peer
-        }
+      // Always released, also after the peer closed: a Moddable socket keeps its native buffers until close().
+      try {
+        sock.close();
+      } catch {
+        // SecureSocket closes itself after reporting an error; a second close is harmless but may throw
       }
     }
     Timer.set(() => this.events.onClose(info), 0);
