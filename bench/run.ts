@@ -9,6 +9,7 @@ import { benchCodecXs } from "./codec-xs.js";
 import { benchEmulatorLoad } from "./emulator-load.js";
 import { benchRoundTrips } from "./roundtrips.js";
 import { benchNvs } from "./nvs.js";
+import { benchFlash } from "./flash.js";
 
 type Row = Record<string, number | string | boolean | null | undefined>;
 
@@ -74,6 +75,16 @@ async function main(): Promise<void> {
     { generate_1000: { ours_ms: nvs.ms, reference_ms: nvs.readBackMs, ratio: nvs.readBackMs / nvs.ms, images_per_s: nvs.imagesPerSec, bytes_per_image: nvs.bytesPerImage } } as unknown as Record<string, Row>,
     ["ours_ms", "reference_ms", "ratio", "images_per_s", "bytes_per_image"]));
 
+  const flash = await benchFlash();
+  const { config: flashConfig, ...flashCases } = flash;
+  const flashRows: Record<string, Row> = {};
+  for (const [name, c] of Object.entries(flashCases)) {
+    flashRows[name] = { ...c, ratio_vs_uncompressed: c.bytesPerSec / flash.uncompressed.bytesPerSec, ratio_vs_uart: c.bytesPerSec / c.uart_bound_bytes_per_sec } as unknown as Row;
+  }
+  log(table(`\nflashing through the ROM-loader simulator over an in-memory Web Serial port (esptool-js, ${flashConfig.image_bytes} B app, ` +
+    `no UART model: host tool + protocol cost); reference = the same image uncompressed, and the ${flashConfig.baud}-baud UART ceiling`,
+    flashRows, ["bytesPerSec", "ratio_vs_uncompressed", "uart_bound_bytes_per_sec", "ratio_vs_uart", "wireBytes", "ms", "connectMs"]));
+
   if (json) {
     const result = {
       schema: 1,
@@ -84,6 +95,7 @@ async function main(): Promise<void> {
       emulator_load: emulatorLoad,
       round_trips: roundTrips,
       factory_nvs: nvs,
+      flash,
     };
     process.stdout.write(JSON.stringify(result) + "\n");
   }

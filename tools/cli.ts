@@ -13,6 +13,7 @@ import { readTlsFiles, selfSignedTlsFiles } from "./emulator/tls-files.js";
 import { DeviceConfigError, runDevice, type DeviceCommandOptions } from "./device.js";
 import { runStart } from "./start.js";
 import { factoryCommand } from "./factory/command.js";
+import { flashCommand } from "./flash/command.js";
 import { monitorCommand } from "./monitor/command.js";
 import { flag, has, integer, optionalFlag, UsageError, type Subcommand } from "./args.js";
 
@@ -97,6 +98,7 @@ export function deviceOptions(args: string[]): DeviceCommandOptions {
 }
 
 const SUBCOMMANDS: Record<string, Subcommand> = {
+  flash: flashCommand,
   factory: factoryCommand,
   monitor: monitorCommand,
   device: {
