@@ -3,11 +3,11 @@
  * transports (TCP or TLS) and a file-backed NVS (one directory per device). Against a real ThingsBoard it needs
  * nothing else than the flags below.
  */
-import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import { CredentialStore } from "../src/credentials/index.js";
 import { DeviceAgent, type ProvisionCredentialsOption } from "../src/device/index.js";
 import { Log } from "../src/log.js";
+import { provisionCredentials } from "../src/settings/provision-credentials.js";
 import type { LogLevel } from "../src/ports.js";
 import { cryptoRandom, NvsFileStore, stdoutSink, systemClock, tcpConnector, tlsConnector } from "../hosts/node/index.js";
 import type { TextStream } from "../hosts/node/index.js";
@@ -38,22 +38,12 @@ export interface DeviceCommandOptions {
 export class DeviceConfigError extends Error {}
 
 function credentialsOption(o: DeviceCommandOptions): ProvisionCredentialsOption {
-  switch (o.credentials) {
-    case "server":
-      return { type: "SERVER_GENERATED_TOKEN" };
-    case "token":
-      return { type: "ACCESS_TOKEN" };
-    case "mqtt-basic": {
-      // Device-chosen MQTT basic credentials; the agent stores them (pending) before asking, so a new random
-      // password here only matters on a device that has none stored yet.
-      const name = o.name ?? "esp32";
-      return { type: "MQTT_BASIC", clientId: name, username: name, password: randomBytes(16).toString("hex") };
-    }
-    case "x509":
-      if (!o.certPem || !o.keyPem) throw new DeviceConfigError("--credentials x509 needs --cert FILE and --private-key FILE");
-      if (!o.tls) throw new DeviceConfigError("--credentials x509 needs --tls (the certificate is the TLS client credential)");
-      return { type: "X509_CERTIFICATE", certificatePem: o.certPem, privateKeyPem: o.keyPem };
+  if (o.credentials === "x509") {
+    if (!o.certPem || !o.keyPem) throw new DeviceConfigError("--credentials x509 needs --cert FILE and --private-key FILE");
+    if (!o.tls) throw new DeviceConfigError("--credentials x509 needs --tls (the certificate is the TLS client credential)");
   }
+  // The firmware's own mapping (a random MQTT password when none is given; the agent stores it before asking).
+  return provisionCredentials({ credentials: o.credentials, deviceCert: o.certPem, deviceKey: o.keyPem }, o.name, cryptoRandom());
 }
 
 /** Runs the device until `messages` telemetry messages are acked (or forever with 0). Resolves with the exit code. */

@@ -7,7 +7,11 @@ import type { FirmwareSettings } from "./resolve.js";
  * MQTT_BASIC without a configured password gets a random one (24 hex digits). The agent stores it as pending
  * before the request leaves, so a device that reboots keeps using what it stored.
  */
-export function provisionCredentials(s: FirmwareSettings, deviceName: string | undefined, random: RandomSource): ProvisionCredentialsOption {
+export function provisionCredentials(
+  s: Pick<FirmwareSettings, "credentials" | "mqttClientId" | "mqttUsername" | "mqttPassword" | "deviceCert" | "deviceKey">,
+  deviceName: string | undefined,
+  random: RandomSource,
+): ProvisionCredentialsOption {
   switch (s.credentials) {
     case "token":
       return { type: "ACCESS_TOKEN" };
