@@ -6,7 +6,8 @@
  * not grow between message 100 and 1,000.
  *
  * Needs the Moddable SDK (MODDABLE set, mcconfig on PATH) and Xvfb; otherwise it is skipped and says why.
- * Settings reach the firmware the way a factory image does: in the tb_factory Preference domain.
+ * Settings reach the firmware as on a production line: the factory tool's code makes a per-device NVS image, and its
+ * tb_factory namespace is planted in lin's Preference file with ESP32 Preference's types (lin has no NVS partition).
  */
 import * as fs from "node:fs";
 
@@ -16,14 +17,17 @@ import { FACTORY_NAMESPACE, CREDENTIALS_NAMESPACE } from "../../src/settings/key
 import { memorySink, systemClock } from "../../hosts/node/index.js";
 import { startEmulator, type RunningEmulator } from "../../tools/emulator/index.js";
 import { makeTestPki } from "../support/certs.js";
+import { buildNvsImage } from "../../tools/factory/nvs-image.js";
+import { factoryEntries, settingsFromKeys } from "../../tools/factory/sdk-settings.js";
 import {
-  buildForLin, findModdable, linBlob, readLinPreferences, runSimulator, startXvfb, writeLinPreferences,
+  buildForLin, findModdable, linPreferencesFromNvs, readLinPreferences, runSimulator, startXvfb, writeLinPreferences,
   LIN_PREFERENCES_FILE, type Display, type LinPreferences, type ModdableTools, type SimulatorRun,
 } from "../support/moddable.js";
 
 const APP_DIR = path.resolve(__dirname, "../../hosts/esp32");
 const KEY = "lin-provision-key";
 const SECRET = "lin-provision-secret-0123";
+const NVS_PARTITION_BYTES = 0x6000; // hosts/esp32/partitions.csv
 const found = findModdable();
 
 /** The instrumentation figures worth reporting. */
@@ -77,10 +81,16 @@ if (!tools) {
       if (report.length) console.log(`firmware on lin:\n  ${report.join("\n  ")}`);
     });
 
-    /** Factory settings for the next boot, as a factory NVS image would hold them; `keepCredentials` = same board. */
+    /**
+     * The next boot's factory settings, through the factory tool's own path: settings → NVS entries (validated by
+     * the firmware's resolver) → an NVS partition image → read back as Preference on ESP32 would. `keepCredentials`
+     * = the same board (its tb_cred namespace survives).
+     */
     function flashFactorySettings(values: Record<string, unknown>, keepCredentials: boolean): void {
+      const name = String(values.dev_name);
+      const image = buildNvsImage(factoryEntries(settingsFromKeys(values, name), name), NVS_PARTITION_BYTES);
       const prefs: LinPreferences = readLinPreferences();
-      prefs[FACTORY_NAMESPACE] = values;
+      prefs[FACTORY_NAMESPACE] = linPreferencesFromNvs(image, FACTORY_NAMESPACE);
       if (!keepCredentials) delete prefs[CREDENTIALS_NAMESPACE];
       writeLinPreferences(prefs);
     }
@@ -88,7 +98,7 @@ if (!tools) {
     /** Factory settings for a TLS device verifying the emulator's certificate against `caDer`. */
     function tlsSettings(name: string, caDer: Uint8Array, extra: Record<string, unknown> = {}): Record<string, unknown> {
       return {
-        tb_host: "127.0.0.1", tb_port: emulator.mqttsPort, tb_tls: true, tb_sni: "localhost", tb_ca: linBlob(caDer),
+        tb_host: "127.0.0.1", tb_port: emulator.mqttsPort, tb_tls: true, tb_sni: "localhost", tb_ca: caDer,
         prov_key: KEY, prov_secret: SECRET, dev_name: name, tm_interval: 100, ...extra,
       };
     }

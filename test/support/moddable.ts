@@ -7,6 +7,7 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { startXsbugLogServer, type XsbugLogServer } from "../../tools/xsbug/log-server.js";
+import { readNvsImage } from "../../tools/factory/nvs-reader.js";
 
 const ROOT = path.resolve(__dirname, "../..");
 
@@ -136,4 +137,20 @@ export function writeLinPreferences(p: LinPreferences): void {
 /** A blob as lin's Preference stores it. */
 export function linBlob(bytes: Uint8Array): { buffer: string } {
   return { buffer: Array.from(bytes).join(",") };
+}
+
+/**
+ * What a flashed NVS image's namespace looks like to the firmware's Preference.get on ESP32 — u8 → boolean,
+ * i32 → number, string, blob → ArrayBuffer — written the way lin's Preference stores it. This is how a factory
+ * image (`tbsdk factory`) reaches the firmware in the simulator, which has no NVS partition.
+ */
+export function linPreferencesFromNvs(image: Uint8Array, namespace: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(readNvsImage(image)[namespace] ?? {})) {
+    if (v.type === "u8") out[key] = v.value !== 0;
+    else if (v.type === "i32" || v.type === "string") out[key] = v.value;
+    else if (v.type === "blob") out[key] = linBlob(v.value);
+    else throw new Error(`Moddable's Preference cannot read ${namespace}/${key}: NVS type ${v.type}`);
+  }
+  return out;
 }
