@@ -59,7 +59,7 @@ describe("tbsdk factory nvs", () => {
     expect((await runFactoryCli(["nvs", "--csv", "a", "--size", "0x2500", "--out", out])).output).toMatch(/--size must be a multiple/);
     const bad = path.join(dir, "bad.csv");
     fs.writeFileSync(bad, "key,type,encoding,value\nns,namespace,,\nk,data,u8,300\n");
-    expect((await runFactoryCli(["nvs", "--csv", bad, "--size", "0x3000", "--out", out])).output).toMatch(/bad\.csv: NVS key "k": 300 is out of range for u8/);
+    expect((await runFactoryCli(["nvs", "--csv", bad, "--size", "0x3000", "--out", out])).output).toMatch(/bad\.csv: NVS CSV line 3: NVS key "k": 300 is out of range for u8/);
     expect(fs.existsSync(out)).toBe(false);
   });
 });

@@ -296,3 +296,11 @@ describe("NVS reader", () => {
     expectReadError(img, "blob");
   });
 });
+
+describe("parseNvsCsv line numbers", () => {
+  it("names the file's own line, counting comment lines and quoted cells that span lines", () => {
+    const csv = "# made by hand\nkey,type,encoding,value\n# the namespace\nstorage,namespace,,\nnote,data,string,\"two\nlines\"\nbad,data,u8,300\n";
+    expect(() => parseNvsCsv(csv)).toThrow(/^NVS CSV line 7: NVS key "bad": 300 is out of range for u8/);
+    expect(() => parseNvsCsv("key,type,encoding,value\nns,namespace,,\nk,blob,string,x\n")).toThrow(/^NVS CSV line 3: unknown type "blob"/);
+  });
+});

@@ -399,11 +399,13 @@ function base64ToBytes(key: string, text: string): Uint8Array {
  * resolves relative paths against its working directory) and decoded by the row's encoding.
  */
 export function parseNvsCsv(text: string, readFile?: (path: string) => Uint8Array): NvsEntry[] {
-  const lines = text.replace(/\r\n?/g, "\n").split("\n");
+  // Comment lines become blank ones (not removed), so the line numbers in errors are the file's.
+  const lines = text.replace(/\r\n?/g, "\n").split("\n").map((l) => (l.startsWith("#") ? "" : l));
   if (lines[lines.length - 1] === "") lines.pop();
-  const rows = parseCsvRows(lines.filter((l) => !l.startsWith("#")).join("\n"));
-  const header = rows.shift();
-  if (!header) throw new NvsImageError("csv-format", "NVS CSV is empty: the first line must be the header key,type,encoding,value");
+  const rows = parseCsvRows(lines.join("\n")).filter((r) => r.fields.length > 0);
+  const headerRow = rows.shift();
+  if (!headerRow) throw new NvsImageError("csv-format", "NVS CSV is empty: the first line must be the header key,type,encoding,value");
+  const header = headerRow.fields;
   const col = (name: string) => {
     const i = header.indexOf(name);
     if (i < 0) throw new NvsImageError("csv-format", `NVS CSV header has no "${name}" column: ${header.join(",")}`);
@@ -411,34 +413,41 @@ export function parseNvsCsv(text: string, readFile?: (path: string) => Uint8Arra
   };
   const [kc, tc, ec, vc] = [col("key"), col("type"), col("encoding"), col("value")];
   const entries: NvsEntry[] = [];
-  rows.forEach((row, i) => {
-    if (row.length === 0) return; // blank line
+  for (const { fields: row, line } of rows) {
     const key = row[kc] ?? "";
     const type = row[tc] ?? "";
     const encoding = row[ec] ?? "";
     const value = row[vc] ?? "";
-    checkNvsKey(key);
-    if (type === "namespace") entries.push({ kind: "namespace", name: key });
-    else if (type === "data") entries.push(nvsEntryFromEncoded(key, encoding, value));
-    else if (type === "file") {
-      if (!readFile) throw new NvsImageError("csv-format", `NVS CSV row ${i + 2}: a file row needs a readFile function`);
-      entries.push(nvsEntryFromEncoded(key, encoding, readFile(value)));
-    } else {
-      throw new NvsImageError("unknown-type", `NVS CSV row ${i + 2}: unknown type "${type}" (expected namespace, data or file)`);
+    try {
+      checkNvsKey(key);
+      if (type === "namespace") entries.push({ kind: "namespace", name: key });
+      else if (type === "data") entries.push(nvsEntryFromEncoded(key, encoding, value));
+      else if (type === "file") {
+        if (!readFile) throw new NvsImageError("csv-format", "a file row needs a readFile function");
+        entries.push(nvsEntryFromEncoded(key, encoding, readFile(value)));
+      } else {
+        throw new NvsImageError("unknown-type", `unknown type "${type}" (expected namespace, data or file)`);
+      }
+    } catch (e) {
+      if (e instanceof NvsImageError) throw new NvsImageError(e.code, `NVS CSV line ${line}: ${e.message}`);
+      throw e;
     }
-  });
+  }
   return entries;
 }
 
-/** RFC 4180 rows (Python csv defaults: `"` quotes, `""` escapes, quoted fields may span lines). */
-function parseCsvRows(text: string): string[][] {
-  const rows: string[][] = [];
+/** RFC 4180 rows (Python csv defaults: `"` quotes, `""` escapes, quoted fields may span lines), with the line each starts on. */
+function parseCsvRows(text: string): { fields: string[]; line: number }[] {
+  const rows: { fields: string[]; line: number }[] = [];
   let row: string[] = [];
   let field = "";
   let quoted = false;
   let any = false; // the current row has content
+  let line = 1;
+  let rowLine = 1;
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
+    if (c === "\n") line++;
     if (quoted) {
       if (c !== '"') field += c;
       else if (text[i + 1] === '"') {
@@ -454,10 +463,11 @@ function parseCsvRows(text: string): string[][] {
       any = true;
     } else if (c === "\n") {
       if (any) row.push(field);
-      rows.push(row);
+      rows.push({ fields: row, line: rowLine });
       row = [];
       field = "";
       any = false;
+      rowLine = line;
     } else {
       field += c;
       any = true;
@@ -466,7 +476,7 @@ function parseCsvRows(text: string): string[][] {
   if (quoted) throw new NvsImageError("csv-format", "NVS CSV ends inside a quoted field");
   if (any) {
     row.push(field);
-    rows.push(row);
+    rows.push({ fields: row, line: rowLine });
   }
   return rows;
 }
