@@ -15,6 +15,7 @@ import { runStart } from "./start.js";
 import { factoryCommand } from "./factory/command.js";
 import { flashCommand } from "./flash/command.js";
 import { monitorCommand } from "./monitor/command.js";
+import { simCommand } from "./sim.js";
 import { flag, has, integer, optionalFlag, UsageError, type Subcommand } from "./args.js";
 
 export { UsageError } from "./args.js";
@@ -101,6 +102,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
   flash: flashCommand,
   factory: factoryCommand,
   monitor: monitorCommand,
+  sim: simCommand,
   device: {
     summary: "run one simulated ESP32 (the SDK's device agent) against ThingsBoard or the emulator",
     usage:

@@ -19,6 +19,7 @@ import { startEmulator, type RunningEmulator } from "../../tools/emulator/index.
 import { makeTestPki } from "../support/certs.js";
 import { buildNvsImage } from "../../tools/factory/nvs-image.js";
 import { factoryEntries, settingsFromKeys } from "../../tools/factory/sdk-settings.js";
+import { runSim } from "../../tools/sim.js";
 import {
   buildForLin, findModdable, linPreferencesFromNvs, readLinPreferences, runSimulator, startXvfb, writeLinPreferences,
   LIN_PREFERENCES_FILE, type Display, type LinPreferences, type ModdableTools, type SimulatorRun,
@@ -254,6 +255,22 @@ if (!tools) {
       expect(provisions.filter((p) => p.startsWith(name))).toEqual([]);
       expect(await deviceByName(name)).toBeUndefined();
     }, 60_000);
+
+    it("`tbsdk sim` runs the same firmware against its own emulator: boot 1 provisions, boot 2 does not", async () => {
+      const out: string[] = [];
+      const code = await runSim({
+        count: 2, boots: 2, name: "ESP32-SIM-CMD", intervalMs: 50, httpPort: 0, settings: {}, keepCredentials: false,
+        stream: { write: (s: string) => out.push(s), isTTY: false },
+      });
+      const text = out.join("");
+      expect(code).toBe(0);
+      // Each boot runs until at least 2 messages are stored (more may arrive before the power cut lands).
+      const boots = [...text.matchAll(/sim: power off #(\d): (\d+) provision request\(s\), (\d+) telemetry message\(s\) stored/g)];
+      expect(boots.map((m) => [m[1], m[2]])).toEqual([["1", "1"], ["2", "0"]]);
+      for (const m of boots) expect(Number(m[3])).toBeGreaterThanOrEqual(2);
+      expect(text).toContain("device: stored credentials loaded: ACCESS_TOKEN");
+      expect(text).not.toContain("demo-provision-secret");
+    }, 120_000);
   });
 }
 
