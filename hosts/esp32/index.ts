@@ -1,5 +1,6 @@
 /** The Moddable host's implementations of the core's ports, for an OEM app that wires its own agent. */
 export { socketConnector, type SocketConnectorOptions, type TlsSettings } from "./transport.js";
+export { caFromResource, CA_RESOURCE } from "./ca-resource.js";
 export { PreferenceStore, preferenceSource } from "./preference-store.js";
 export { timerClock } from "./clock.js";
 export { deviceRandom } from "./random.js";

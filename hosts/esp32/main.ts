@@ -15,6 +15,7 @@ import { CREDENTIALS_NAMESPACE, FACTORY_NAMESPACE } from "tbsdk/settings/keys";
 import { pemToDer } from "tbsdk/settings/pem";
 import { provisionCredentials } from "tbsdk/settings/provision-credentials";
 import { describeSettings, objectSource, resolveSettings, SettingsError, type ResolvedSettings } from "tbsdk/settings/resolve";
+import { caFromResource, CA_RESOURCE } from "tbsdk/esp32/ca-resource";
 import { timerClock } from "tbsdk/esp32/clock";
 import { defaultDeviceName, macAddress } from "tbsdk/esp32/identity";
 import { traceSink } from "tbsdk/esp32/log-sink";
@@ -50,8 +51,13 @@ export default function main(): void {
 
   const mac = macAddress();
   const deviceName = s.deviceName ?? (mac ? defaultDeviceName(mac) : undefined);
+  let ca = s.caCert;
+  if (s.tls && !ca) {
+    ca = caFromResource();
+    if (ca) boot.info(`tb_ca: ${ca.length} B DER from the firmware's resource ${CA_RESOURCE}`);
+  }
   if (!s.tls) boot.warn("tb_tls=0: credentials will cross the network in clear text");
-  else if (!s.caCert) boot.warn("no tb_ca: the server's certificate is NOT verified");
+  else if (!ca) boot.warn(`no tb_ca (NVS, mc/config or resource ${CA_RESOURCE}): the server's certificate is NOT verified`);
 
   const random = deviceRandom();
   const agent = new DeviceAgent({
@@ -60,7 +66,7 @@ export default function main(): void {
       let tls: TlsSettings | undefined;
       if (s.tls) {
         tls = {};
-        if (s.caCert) tls.ca = s.caCert;
+        if (ca) tls.ca = ca;
         if (s.serverName) tls.serverName = s.serverName;
         if (credentials?.type === "X509_CERTIFICATE") {
           tls.clientCertificate = pemToDer(credentials.certificatePem, "CERTIFICATE");

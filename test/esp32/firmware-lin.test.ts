@@ -10,7 +10,7 @@
  * tb_factory namespace is planted in lin's Preference file with ESP32 Preference's types (lin has no NVS partition).
  */
 import * as fs from "node:fs";
-
+import * as os from "node:os";
 import * as path from "node:path";
 import { Log } from "../../src/log.js";
 import { FACTORY_NAMESPACE, CREDENTIALS_NAMESPACE } from "../../src/settings/keys.js";
@@ -255,6 +255,27 @@ if (!tools) {
       expect(provisions.filter((p) => p.startsWith(name))).toEqual([]);
       expect(await deviceByName(name)).toBeUndefined();
     }, 60_000);
+
+    it("verifies the server against a CA built into the firmware as a resource when the factory image has none", async () => {
+      // An app that is the firmware plus one resource, as an OEM pinning one CA for a fleet would build it.
+      const appDir = path.join(os.tmpdir(), "tbsdk-fw-ca");
+      fs.rmSync(appDir, { recursive: true, force: true });
+      fs.mkdirSync(appDir);
+      fs.writeFileSync(path.join(appDir, "tb-ca.der"), pki.ca.certDer);
+      fs.writeFileSync(path.join(appDir, "manifest.json"), JSON.stringify({ include: [path.join(APP_DIR, "manifest.json")], resources: { "*": "./tb-ca" } }));
+      const withCa = buildForLin(tools, appDir);
+      const name = "ESP32-MCSIM-RESCA";
+      const { tb_ca: _none, ...settings } = tlsSettings(name, pki.ca.certDer);
+      flashFactorySettings(settings, false);
+      const started = Date.now();
+      const run = await runSimulator(tools, withCa, display);
+      runs.push(run);
+      await waitForSeq(name, 3, started, run, 60_000);
+      await run.powerOff();
+      expect(provisions).toContain(`${name}:SUCCESS`);
+      expect(run.lines).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`boot: tb_ca: ${pki.ca.certDer.length} B DER from the firmware's resource tb-ca\\.der$`))]));
+      expect(run.lines.filter((l) => /NOT verified/.test(l))).toEqual([]);
+    }, 15 * 60_000);
 
     it("`tbsdk sim` runs the same firmware against its own emulator: boot 1 provisions, boot 2 does not", async () => {
       const out: string[] = [];

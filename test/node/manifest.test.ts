@@ -42,6 +42,7 @@ describe("root manifest.json", () => {
       preference: "$(MODULES)/files/preference/manifest.json",
       net: "$(MODULES)/network/net/manifest.json",
       instrumentation: "$(MODULES)/base/instrumentation/manifest.json",
+      Resource: "$(MODULES)/files/resource/manifest.json",
       timer: null,
       time: null,
     };

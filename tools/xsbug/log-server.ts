@@ -6,10 +6,14 @@
 import * as net from "node:net";
 import { XsbugFrameParser, type XsbugEvent } from "./frames.js";
 
+/** How long close() waits for a connected machine's remaining output. */
+const CLOSE_DRAIN_MS = 1000;
+
 export interface XsbugLogServer {
   readonly port: number;
   /** Machines that connected so far. */
   readonly logins: { name: string; value: string }[];
+  /** Reads what connected machines still send (up to 1 s, e.g. after a power cut), then closes. */
   close(): Promise<void>;
 }
 
@@ -60,11 +64,18 @@ export function startXsbugLogServer(o: XsbugLogServerOptions): Promise<XsbugLogS
       resolve({
         port: address.port,
         logins,
-        close: () =>
-          new Promise<void>((done) => {
-            for (const s of sockets) s.destroy();
-            server.close(() => done());
-          }),
+        close: async () => {
+          // A machine that just died (power cut) leaves its last lines in the socket: read them until its FIN,
+          // within a limit, before letting go.
+          await Promise.all([...sockets].map((s) => new Promise<void>((done) => {
+            const limit = setTimeout(() => s.destroy(), CLOSE_DRAIN_MS);
+            s.once("close", () => {
+              clearTimeout(limit);
+              done();
+            });
+          })));
+          await new Promise<void>((done) => server.close(() => done()));
+        },
       });
     });
   });

@@ -106,3 +106,12 @@ declare module "mc/config" {
   const config: Record<string, unknown>;
   export default config;
 }
+
+declare module "Resource" {
+  /** Data built into the firmware image (the manifest's "resources"), read from flash. */
+  const Resource: {
+    new (path: string): { readonly byteLength: number; slice(begin: number, end?: number): ArrayBuffer };
+    exists(path: string): boolean;
+  };
+  export default Resource;
+}
