@@ -25,6 +25,16 @@ export function integer(args: string[], name: string, fallback: number): number 
   return n;
 }
 
+/** Every value of a repeatable flag (`--image A --image B`, or `--image=A`), in order. */
+export function allFlags(args: string[], name: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === `--${name}` && i + 1 < args.length) out.push(args[++i]);
+    else if (args[i].startsWith(`--${name}=`)) out.push(args[i].slice(name.length + 3));
+  }
+  return out;
+}
+
 export function has(args: string[], name: string): boolean {
   return args.includes(`--${name}`);
 }

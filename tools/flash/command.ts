@@ -5,7 +5,7 @@
 import * as path from "node:path";
 import { Log } from "../../src/log.js";
 import { stdoutSink, systemClock, type TextStream } from "../../hosts/node/index.js";
-import { flag, has, integer, optionalFlag, UsageError, type Subcommand } from "../args.js";
+import { allFlags, flag, has, integer, optionalFlag, UsageError, type Subcommand } from "../args.js";
 import { FlashError } from "./errors.js";
 import { flashImages } from "./flash.js";
 import {
@@ -47,15 +47,6 @@ const defaultDeps = (): FlashCommandDeps => ({
   env: process.env,
 });
 
-/** Every value of a repeatable flag (`--image A --image B`). */
-function allFlags(args: string[], name: string): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    if (args[i] === `--${name}` && i + 1 < args.length) out.push(args[++i]);
-    else if (args[i].startsWith(`--${name}=`)) out.push(args[i].slice(name.length + 3));
-  }
-  return out;
-}
 
 function parseChip(raw: string | undefined): ChipFamily | undefined {
   if (raw === undefined) return undefined;

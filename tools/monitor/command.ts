@@ -3,7 +3,7 @@
  * framing unwrapped, panics highlighted (and optionally fatal), secrets redacted, an optional timestamped log file.
  */
 import * as fs from "node:fs";
-import { flag, has, optionalFlag, UsageError, type Subcommand } from "../args.js";
+import { allFlags, flag, has, optionalFlag, UsageError, type Subcommand } from "../args.js";
 import { runMonitor, EXIT, type MonitorDeps, type MonitorOptions } from "./monitor.js";
 import { autoPort, PortError } from "./port.js";
 import { secretsFromFactoryFile, secretsFromLines } from "./redact.js";
@@ -16,15 +16,6 @@ export const MONITOR_USAGE =
   "[--color auto|always|never] [--reset] [--exit-on-panic] [--reconnect] [--log FILE] " +
   "[--redact VALUE]... [--redact-file FILE] [--factory FILE.csv|FILE.json] [--instruments] [--xsbug-go]";
 
-/** Every value of a repeatable flag, in order. */
-function allFlags(args: string[], name: string): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    if (args[i] === `--${name}` && i + 1 < args.length) out.push(args[++i]!);
-    else if (args[i]!.startsWith(`--${name}=`)) out.push(args[i]!.slice(name.length + 3));
-  }
-  return out;
-}
 
 const KNOWN = new Set(["port", "baud", "moddable-debug", "color", "reset", "exit-on-panic", "reconnect", "log", "redact", "redact-file", "factory", "instruments", "xsbug-go"]);
 const VALUED = new Set(["port", "baud", "color", "log", "redact", "redact-file", "factory"]);
