@@ -51,7 +51,10 @@ def mcupload(*_args, **_kwargs):
     platform = option("custom_mcconfig_platform", "esp32")
     chip = platform.split("/")[1] if "/" in platform else "esp32"
     port = env.subst("$UPLOAD_PORT") or None
-    cmd = [env.subst("$PYTHONEXE"), "-m", "esptool", "--chip", chip, "--baud", env.subst("$UPLOAD_SPEED") or "921600"]
+    # The espressif32 platform points $UPLOADER at its bundled esptool.py; fall back to an installed esptool module.
+    uploader = env.subst("$UPLOADER")
+    esptool = [uploader] if uploader.endswith(".py") else ["-m", "esptool"]
+    cmd = [env.subst("$PYTHONEXE")] + esptool + ["--chip", chip, "--baud", env.subst("$UPLOAD_SPEED") or "921600"]
     if port:
         cmd += ["--port", port]
     cmd += ["write_flash", "-z",
