@@ -168,8 +168,36 @@ export function resolveSettings(sources: readonly SettingsSource[]): ResolvedSet
     if (pemLabel(settings.deviceKey) !== "PRIVATE KEY") {
       throw new SettingsError("invalid-setting", SETTINGS.deviceKey.key, "dev_key must be an unencrypted PKCS#8 PEM (BEGIN PRIVATE KEY); convert with: openssl pkcs8 -topk8 -nocrypt");
     }
+    if (!hasRsaAlgorithm(pemDer("deviceKey", settings.deviceKey, "PRIVATE KEY"))) {
+      throw new SettingsError("invalid-setting", SETTINGS.deviceKey.key, "dev_key must be an RSA key: Moddable's TLS signs client certificates with RSA only (EC keys fail the handshake)");
+    }
+    pemDer("deviceCert", settings.deviceCert, "CERTIFICATE");
   }
   return { settings, origins };
+}
+
+/** DER of OBJECT IDENTIFIER 1.2.840.113549.1.1.1 (rsaEncryption). */
+const RSA_ENCRYPTION_OID = [0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+
+/** Whether a PKCS#8 PrivateKeyInfo names rsaEncryption in its AlgorithmIdentifier (within its first bytes). */
+function hasRsaAlgorithm(der: Uint8Array): boolean {
+  const end = Math.min(der.length - RSA_ENCRYPTION_OID.length, 32);
+  for (let i = 0; i <= end; i++) {
+    let j = 0;
+    while (j < RSA_ENCRYPTION_OID.length && der[i + j] === RSA_ENCRYPTION_OID[j]) j++;
+    if (j === RSA_ENCRYPTION_OID.length) return true;
+  }
+  return false;
+}
+
+/** The DER of a PEM setting, or a SettingsError naming the key (the PEM itself is never quoted). */
+function pemDer(name: SettingName, pem: string, label: string): Uint8Array {
+  try {
+    return pemToDer(pem, label);
+  } catch (e) {
+    if (e instanceof PemError) throw new SettingsError("invalid-setting", SETTINGS[name].key, `${SETTINGS[name].key}: ${e.message}`);
+    throw e;
+  }
 }
 
 function invalid(name: SettingName, source: string, what: string): SettingsError {

@@ -89,7 +89,18 @@ describe("PEM to DER", () => {
   });
 });
 
+// The first bytes of PKCS#8 PrivateKeyInfo: SEQUENCE, version 0, AlgorithmIdentifier { OID, … } — enough for the
+// algorithm check, which looks no further.
+const RSA_PKCS8 = new Uint8Array([0x30, 0x20, 0x02, 0x01, 0x00, 0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00, 0x04, 0x02, 0x30, 0x00]);
+const EC_PKCS8 = new Uint8Array([0x30, 0x20, 0x02, 0x01, 0x00, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07]);
+const CERT = pem("CERTIFICATE", new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x01]));
+
 describe("resolveSettings", () => {
+  it("accepts X.509 with an RSA PKCS#8 key and a certificate", () => {
+    const { settings } = resolveSettings([objectSource("factory NVS", { ...BASE, cred_type: "x509", dev_cert: CERT, dev_key: pem("PRIVATE KEY", RSA_PKCS8) })]);
+    expect(settings.credentials).toBe("x509");
+  });
+
   it("fills defaults: TLS on, port 8883 (1883 without TLS), device token, 10 s, level I", () => {
     const { settings, origins } = resolveSettings([objectSource("mc/config", BASE)]);
     expect(settings).toEqual({
@@ -143,6 +154,9 @@ describe("resolveSettings", () => {
       [{ cred_type: "x509" }, "dev_cert"],
       [{ cred_type: "x509", dev_cert: "c", dev_key: "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n" }, "dev_key"],
       [{ cred_type: "x509", tb_tls: "0", dev_cert: "c", dev_key: "k" }, "tb_tls"],
+      [{ cred_type: "x509", dev_cert: CERT, dev_key: pem("PRIVATE KEY", EC_PKCS8) }, "dev_key"],
+      [{ cred_type: "x509", dev_cert: CERT, dev_key: "-----BEGIN PRIVATE KEY-----\n*\n-----END PRIVATE KEY-----\n" }, "dev_key"],
+      [{ cred_type: "x509", dev_cert: "not a certificate", dev_key: pem("PRIVATE KEY", RSA_PKCS8) }, "dev_cert"],
     ];
     for (const [values, key] of bad) {
       const e = thrown(() => resolveSettings([objectSource("factory NVS", { ...BASE, ...values })])) as SettingsError;
