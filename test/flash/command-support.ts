@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { runFlash, type FlashCommandDeps } from "../../tools/flash/command";
 import type { FlashImage } from "../../tools/flash/images";
-import type { PortListing } from "../../tools/flash/ports";
+import type { PortListing } from "../../tools/serial/ports";
 import { MemoryWebSerialPort } from "../support/rom-loader/memory-web-serial";
 import { RomLoaderSimulator, type RomLoaderOptions } from "../support/rom-loader/simulator";
 

@@ -1,7 +1,6 @@
 import { FlashProgress } from "../../tools/flash/progress";
-import { choosePort, describePort, type PortListing } from "../../tools/flash/ports";
+import { choosePort, describePort, SerialPortListError, type PortListing } from "../../tools/serial/ports";
 import { UsageError } from "../../tools/args";
-import { FlashError } from "../../tools/flash/errors";
 import { captured } from "./command-support";
 
 const IMAGES = [
@@ -67,7 +66,7 @@ describe("--port auto", () => {
       throw new Error("spawn udevadm ENOENT");
     };
     const e = await choosePort(failing).catch((x) => x);
-    expect(e).toBeInstanceOf(FlashError);
+    expect(e).toBeInstanceOf(SerialPortListError);
     expect(e.message).toBe("cannot list serial ports (spawn udevadm ENOENT): give the port with --port PATH, e.g. --port /dev/ttyUSB0");
     // An explicit path never needs the listing.
     expect(await describePort("/dev/ttyUSB0", failing)).toEqual({ path: "/dev/ttyUSB0" });

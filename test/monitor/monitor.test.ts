@@ -188,7 +188,7 @@ describe("runMonitor on SerialPortMock", () => {
   it("--port auto: a clear error when ports cannot be listed", async () => {
     const t = io();
     await expect(monitorMain(["--port", "auto"], t.deps, () => Promise.reject(new Error("spawn udevadm ENOENT")))).resolves.toBe(1);
-    expect(t.errors()).toMatch(/cannot list serial ports here \(spawn udevadm ENOENT\): give --port PATH/);
+    expect(t.errors()).toMatch(/--port auto: cannot list serial ports \(spawn udevadm ENOENT\): give the port with --port PATH/);
   });
 });
 

@@ -21,7 +21,7 @@ import {
   type ChipFamily,
   type FlashImage,
 } from "./images.js";
-import { choosePort, describePort, listSerialPorts, type ChosenPort, type ListPorts } from "./ports.js";
+import { choosePort, describePort, listSerialPorts, type ChosenPort, type ListPorts } from "../serial/ports.js";
 import { FlashProgress } from "./progress.js";
 import { NodeWebSerialPort, type WebSerialPort } from "./web-serial-node.js";
 

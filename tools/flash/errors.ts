@@ -6,7 +6,6 @@
 export type FlashErrorCode =
   | "no-such-port" // the serial device does not exist
   | "port-busy" // another program (a serial monitor?) holds the port
-  | "port-list" // --port auto could not list serial ports
   | "no-response" // the ROM bootloader never answered SYNC
   | "wrong-chip" // the chip is not the family given with --chip
   | "image-too-large" // an image ends beyond the end of flash or its partition

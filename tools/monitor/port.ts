@@ -3,6 +3,8 @@
  * and `--port auto`.
  */
 import { SerialPort } from "serialport";
+import { UsageError } from "../args.js";
+import { choosePort, listSerialPorts, SerialPortListError, type ListPorts } from "../serial/ports.js";
 
 /** What the monitor needs of a port: serialport's SerialPort and SerialPortMock both fit. */
 export interface MonitorPort {
@@ -73,17 +75,13 @@ export async function hardReset(port: MonitorPort, sleep: (ms: number) => Promis
   }
 }
 
-/** `--port auto`: the one USB serial adapter present. */
-export async function autoPort(list: () => Promise<{ path: string; vendorId?: string; productId?: string; manufacturer?: string }[]> = () => SerialPort.list()): Promise<string> {
-  let ports;
+/** `--port auto`: the one USB serial adapter present (shared with `tbsdk flash`). */
+export async function autoPort(list: ListPorts = listSerialPorts): Promise<string> {
   try {
-    ports = await list();
+    return (await choosePort(list)).path;
   } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
-    throw new PortError("other", `--port auto cannot list serial ports here (${msg}): give --port PATH`, "auto");
+    if (e instanceof SerialPortListError) throw new PortError("other", `--port auto: ${e.message}`, "auto");
+    if (e instanceof UsageError) throw new PortError("missing", e.message, "auto");
+    throw e;
   }
-  const usb = ports.filter((p) => p.vendorId);
-  if (usb.length === 1) return usb[0]!.path;
-  const names = usb.map((p) => `${p.path} (${p.vendorId}:${p.productId ?? "?"}${p.manufacturer ? " " + p.manufacturer : ""})`).join(", ");
-  throw new PortError("missing", usb.length === 0 ? "--port auto: no USB serial adapter found: give --port PATH" : `--port auto: ${usb.length} USB serial adapters (${names}): give --port PATH`, "auto");
 }

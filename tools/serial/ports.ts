@@ -1,10 +1,19 @@
 /**
- * `--port auto`: the one USB serial adapter plugged in. Listing comes from serialport's SerialPort.list()
- * (injectable for tests); ports without a USB vendor id (built-in UARTs, Bluetooth, ptys) never qualify.
+ * Serial ports for `flash` and `monitor`: `--port auto` picks the one USB serial adapter plugged in. Listing comes
+ * from serialport's SerialPort.list(), which on Linux runs udevadm; where that is missing (containers, minimal
+ * images) the USB ids are read from sysfs instead. Ports without a USB vendor id (built-in UARTs, Bluetooth,
+ * ptys) never qualify. The listing is injectable for tests.
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { SerialPort } from "serialport";
 import { UsageError } from "../args.js";
-import { FlashError } from "./errors.js";
+
+/** The serial ports could not be listed at all. */
+export class SerialPortListError extends Error {
+  override name = "SerialPortListError";
+  readonly code = "port-list";
+}
 
 export interface PortListing {
   path: string;
@@ -30,7 +39,56 @@ export interface ChosenPort {
   usbProductId?: number;
 }
 
-export const listSerialPorts: ListPorts = () => SerialPort.list();
+export const listSerialPorts: ListPorts = async () => {
+  try {
+    return await SerialPort.list();
+  } catch (e) {
+    const fromSysfs = listFromSysfs();
+    if (fromSysfs) return fromSysfs;
+    throw e;
+  }
+};
+
+/**
+ * Linux without udevadm: every /sys/class/tty/<name> whose device sits on a USB interface, with the vendor and
+ * product ids of the USB device above it. Undefined when there is no sysfs to read.
+ */
+export function listFromSysfs(root = "/sys/class/tty"): PortListing[] | undefined {
+  let names: string[];
+  try {
+    names = fs.readdirSync(root);
+  } catch {
+    return undefined;
+  }
+  const ports: PortListing[] = [];
+  for (const name of names) {
+    let dir: string;
+    try {
+      dir = fs.realpathSync(path.join(root, name, "device"));
+    } catch {
+      continue; // virtual terminals and ptys have no device
+    }
+    // Walk up from the interface to the USB device, which has idVendor.
+    for (let d = dir; d !== path.dirname(d); d = path.dirname(d)) {
+      const read = (file: string) => fs.readFileSync(path.join(d, file), "utf8").trim();
+      if (!fs.existsSync(path.join(d, "idVendor"))) continue;
+      const port: PortListing = { path: `/dev/${name}`, vendorId: read("idVendor"), productId: read("idProduct") };
+      try {
+        port.manufacturer = read("manufacturer");
+      } catch {
+        // optional
+      }
+      try {
+        port.serialNumber = read("serial");
+      } catch {
+        // optional
+      }
+      ports.push(port);
+      break;
+    }
+  }
+  return ports;
+}
 
 function describe(p: PortListing): string {
   const vid = p.vendorId?.toLowerCase();
@@ -48,7 +106,7 @@ async function list(listPorts: ListPorts): Promise<PortListing[]> {
   try {
     return await listPorts();
   } catch (e) {
-    throw new FlashError("port-list", `cannot list serial ports (${(e as Error).message}): give the port with --port PATH, e.g. --port /dev/ttyUSB0`);
+    throw new SerialPortListError(`cannot list serial ports (${(e as Error).message}): give the port with --port PATH, e.g. --port /dev/ttyUSB0`);
   }
 }
 
