@@ -283,6 +283,22 @@ if (!tools) {
       expect(run.lines.filter((l) => /NOT verified/.test(l))).toEqual([]);
     }, 15 * 60_000);
 
+    it("with no factory image and no mc/config values, names the missing setting in one E line and stays idle", async () => {
+      const prefs = readLinPreferences();
+      delete prefs[FACTORY_NAMESPACE];
+      delete prefs[CREDENTIALS_NAMESPACE];
+      writeLinPreferences(prefs);
+      const run = await boot();
+      const deadline = Date.now() + 20_000;
+      while (!run.lines.some((l) => /^E \(\d+\) boot: /.test(l)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 500)); // anything it would do next would show by now
+      await run.powerOff();
+      expect(run.lines.filter((l) => /^[EW] /.test(l))).toEqual([
+        expect.stringMatching(/^E \(\d+\) boot: tb_host is not set \(.*\): set it in mc\/config or the factory NVS image; not starting$/),
+      ]);
+      expect(run.lines.some((l) => /provision|device: /.test(l))).toBe(false);
+    }, 60_000);
+
     it("`tbsdk sim` runs the same firmware against its own emulator: boot 1 provisions, boot 2 does not", async () => {
       const out: string[] = [];
       const code = await runSim({
