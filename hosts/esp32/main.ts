@@ -26,7 +26,8 @@ import { deviceRandom } from "tbsdk/esp32/random";
 import { sampleTelemetry } from "tbsdk/esp32/sample-telemetry";
 import { socketConnector, type TlsSettings } from "tbsdk/esp32/transport";
 
-export const FIRMWARE_VERSION = "0.5.0";
+/** The SDK release this firmware is built from (package.json "version"; test/node/manifest.test.ts keeps them equal). */
+export const FIRMWARE_VERSION = "0.6.0";
 
 export default function main(): void {
   const clock = timerClock();

@@ -73,4 +73,10 @@ describe("root manifest.json", () => {
       expect({ file: f, hit: forbidden.exec(code)?.[0] ?? null }).toEqual({ file: f, hit: null });
     }
   });
+
+  it("gives the firmware the package's version, so a serial log names the SDK release it runs", () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"));
+    const main = fs.readFileSync(path.join(root, "hosts/esp32/main.ts"), "utf8");
+    expect(/FIRMWARE_VERSION = "([^"]+)"/.exec(main)?.[1]).toBe(pkg.version);
+  });
 });
