@@ -110,8 +110,18 @@ if (!tools) {
       return run;
     }
 
+    /** GET on the emulator's REST API. One retry on a reset: a kept-alive connection can close under a request after a long build. */
+    async function get(p: string): Promise<Response> {
+      const go = () => fetch(`http://127.0.0.1:${emulator.httpPort}${p}`, { headers: { "X-Authorization": `Bearer ${token}` } });
+      try {
+        return await go();
+      } catch {
+        return go();
+      }
+    }
+
     async function api(p: string): Promise<any> {
-      const r = await fetch(`http://127.0.0.1:${emulator.httpPort}${p}`, { headers: { "X-Authorization": `Bearer ${token}` } });
+      const r = await get(p);
       if (r.status !== 200) throw new Error(`GET ${p}: HTTP ${r.status} ${await r.text()}`);
       return r.json();
     }
@@ -124,7 +134,7 @@ if (!tools) {
     }
 
     async function deviceByName(name: string): Promise<any | undefined> {
-      const r = await fetch(`http://127.0.0.1:${emulator.httpPort}/api/tenant/devices?deviceName=${encodeURIComponent(name)}`, { headers: { "X-Authorization": `Bearer ${token}` } });
+      const r = await get(`/api/tenant/devices?deviceName=${encodeURIComponent(name)}`);
       return r.status === 200 ? r.json() : undefined;
     }
 
