@@ -9,21 +9,16 @@
  */
 import * as fs from "node:fs";
 import { Log } from "../src/log.js";
-import { CREDENTIALS_NAMESPACE, FACTORY_NAMESPACE } from "../src/settings/keys.js";
 import { stdoutSink, systemClock } from "../hosts/node/index.js";
 import type { TextStream } from "../hosts/node/index.js";
 import { flag, has, integer, optionalFlag, UsageError, type Subcommand } from "./args.js";
 import { startEmulator } from "./emulator/index.js";
-import { buildNvsImage } from "./factory/nvs-image.js";
-import { factoryEntries, settingsFromKeys } from "./factory/sdk-settings.js";
 import {
-  buildForLin, findModdable, firmwareAppDir, linPreferencesFromNvs, readLinPreferences, runSimulator, startXvfb,
-  writeLinPreferences, type Display,
+  buildForLin, findModdable, firmwareAppDir, plantFactoryImage, runSimulator, startXvfb, type Display,
 } from "./moddable/lin.js";
 
 const PROVISION_KEY = "demo-provision-key";
 const PROVISION_SECRET = "demo-provision-secret";
-const NVS_PARTITION_BYTES = 0x6000;
 
 export interface SimOptions {
   /** Telemetry messages per boot before the next power cut; 0 = one boot, until Ctrl-C. */
@@ -62,12 +57,8 @@ export async function runSim(o: SimOptions, interrupted: () => boolean = () => f
       tb_host: "127.0.0.1", tb_port: emulator.mqttPort, tb_tls: false, prov_key: PROVISION_KEY, prov_secret: PROVISION_SECRET,
       dev_name: o.name, tm_interval: o.intervalMs, ...o.settings,
     };
-    const image = buildNvsImage(factoryEntries(settingsFromKeys(values, o.name), o.name), NVS_PARTITION_BYTES);
-    const prefs = readLinPreferences();
-    prefs[FACTORY_NAMESPACE] = linPreferencesFromNvs(image, FACTORY_NAMESPACE);
-    if (!o.keepCredentials) delete prefs[CREDENTIALS_NAMESPACE];
-    writeLinPreferences(prefs);
-    sim.info(`factory image planted (${image.length} B NVS, ${Object.keys(prefs[FACTORY_NAMESPACE]!).length} settings)`);
+    const image = plantFactoryImage(values, o.keepCredentials);
+    sim.info(`factory image planted (${image.length} B NVS, namespace tb_factory)`);
     display = process.env.DISPLAY ? { display: process.env.DISPLAY, stop: () => {} } : await startXvfb(found);
     const out = o.stream ?? process.stdout;
     for (let boot = 1; boot <= Math.max(1, o.boots) && !interrupted(); boot++) {

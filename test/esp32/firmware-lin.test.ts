@@ -17,18 +17,15 @@ import { FACTORY_NAMESPACE, CREDENTIALS_NAMESPACE } from "../../src/settings/key
 import { memorySink, systemClock } from "../../hosts/node/index.js";
 import { startEmulator, type RunningEmulator } from "../../tools/emulator/index.js";
 import { makeTestPki } from "../support/certs.js";
-import { buildNvsImage } from "../../tools/factory/nvs-image.js";
-import { factoryEntries, settingsFromKeys } from "../../tools/factory/sdk-settings.js";
 import { runSim } from "../../tools/sim.js";
 import {
-  buildForLin, findModdable, linPreferencesFromNvs, readLinPreferences, runSimulator, startXvfb, writeLinPreferences,
-  LIN_PREFERENCES_FILE, type Display, type LinPreferences, type ModdableTools, type SimulatorRun,
+  buildForLin, findModdable, firmwareAppDir, plantFactoryImage, readLinPreferences, runSimulator, startXvfb, writeLinPreferences,
+  LIN_PREFERENCES_FILE, type Display, type ModdableTools, type SimulatorRun,
 } from "../support/moddable.js";
 
-const APP_DIR = path.resolve(__dirname, "../../hosts/esp32");
+const APP_DIR = firmwareAppDir();
 const KEY = "lin-provision-key";
 const SECRET = "lin-provision-secret-0123";
-const NVS_PARTITION_BYTES = 0x6000; // hosts/esp32/partitions.csv
 const found = findModdable();
 
 /** The instrumentation figures worth reporting. */
@@ -81,20 +78,6 @@ if (!tools) {
       else fs.writeFileSync(LIN_PREFERENCES_FILE, savedPreferences);
       if (report.length) console.log(`firmware on lin:\n  ${report.join("\n  ")}`);
     });
-
-    /**
-     * The next boot's factory settings, through the factory tool's own path: settings → NVS entries (validated by
-     * the firmware's resolver) → an NVS partition image → read back as Preference on ESP32 would. `keepCredentials`
-     * = the same board (its tb_cred namespace survives).
-     */
-    function flashFactorySettings(values: Record<string, unknown>, keepCredentials: boolean): void {
-      const name = String(values.dev_name);
-      const image = buildNvsImage(factoryEntries(settingsFromKeys(values, name), name), NVS_PARTITION_BYTES);
-      const prefs: LinPreferences = readLinPreferences();
-      prefs[FACTORY_NAMESPACE] = linPreferencesFromNvs(image, FACTORY_NAMESPACE);
-      if (!keepCredentials) delete prefs[CREDENTIALS_NAMESPACE];
-      writeLinPreferences(prefs);
-    }
 
     /** Factory settings for a TLS device verifying the emulator's certificate against `caDer`. */
     function tlsSettings(name: string, caDer: Uint8Array, extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -175,7 +158,7 @@ if (!tools) {
 
     it("provisions over plain TCP, stores its credentials in Preference and sends 1,000 messages without its heap growing", async () => {
       const name = "ESP32-MCSIM-TCP";
-      flashFactorySettings({ tb_host: "127.0.0.1", tb_port: emulator.mqttPort, tb_tls: false, prov_key: KEY, prov_secret: SECRET, dev_name: name, tm_interval: 20, tm_gc: true }, false);
+      plantFactoryImage({ tb_host: "127.0.0.1", tb_port: emulator.mqttPort, tb_tls: false, prov_key: KEY, prov_secret: SECRET, dev_name: name, tm_interval: 20, tm_gc: true }, false);
       const started = Date.now();
       const run = await boot();
       const rows = await waitForSeq(name, 1000, started, run, 120_000);
@@ -216,7 +199,7 @@ if (!tools) {
 
     it("comes back after a power cut from the stored credentials, without provisioning again", async () => {
       const name = "ESP32-MCSIM-TCP";
-      flashFactorySettings({ tb_host: "127.0.0.1", tb_port: emulator.mqttPort, tb_tls: false, prov_key: KEY, prov_secret: SECRET, dev_name: name, tm_interval: 50 }, true);
+      plantFactoryImage({ tb_host: "127.0.0.1", tb_port: emulator.mqttPort, tb_tls: false, prov_key: KEY, prov_secret: SECRET, dev_name: name, tm_interval: 50 }, true);
       const started = Date.now();
       const run = await boot();
       await waitForSeq(name, 5, started, run, 30_000);
@@ -231,7 +214,7 @@ if (!tools) {
 
     it("provisions and sends over TLS 1.2 (SecureSocket), verifying the server against the factory CA", async () => {
       const name = "ESP32-MCSIM-TLS";
-      flashFactorySettings(tlsSettings(name, pki.ca.certDer), false);
+      plantFactoryImage(tlsSettings(name, pki.ca.certDer), false);
       const started = Date.now();
       const run = await boot();
       await waitForSeq(name, 3, started, run, 60_000);
@@ -245,7 +228,7 @@ if (!tools) {
     it("provisions with its own X.509 certificate and connects with it as the TLS client credential (RSA, PKCS#8)", async () => {
       const name = "ESP32-MCSIM-X509";
       secrets.push(pki.client.key.split("\n")[1]!);
-      flashFactorySettings(tlsSettings(name, pki.ca.certDer, { cred_type: "x509", dev_cert: pki.client.cert, dev_key: pki.client.key }), false);
+      plantFactoryImage(tlsSettings(name, pki.ca.certDer, { cred_type: "x509", dev_cert: pki.client.cert, dev_key: pki.client.key }), false);
       const started = Date.now();
       const run = await boot();
       await waitForSeq(name, 3, started, run, 60_000);
@@ -262,7 +245,7 @@ if (!tools) {
     it("refuses a server whose certificate its CA did not sign, and says so", async () => {
       const name = "ESP32-MCSIM-BADCA";
       const otherCaDer = Buffer.from(pki.otherCa.cert.replace(/-----[^-]+-----|\s/g, ""), "base64");
-      flashFactorySettings(tlsSettings(name, otherCaDer), false);
+      plantFactoryImage(tlsSettings(name, otherCaDer), false);
       const run = await boot();
       const deadline = Date.now() + 30_000;
       while (!run.lines.some((l) => /retrying in/.test(l)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
@@ -282,7 +265,7 @@ if (!tools) {
       const withCa = buildForLin(tools, appDir);
       const name = "ESP32-MCSIM-RESCA";
       const { tb_ca: _none, ...settings } = tlsSettings(name, pki.ca.certDer);
-      flashFactorySettings(settings, false);
+      plantFactoryImage(settings, false);
       const started = Date.now();
       const run = await runSimulator(tools, withCa, display);
       runs.push(run);

@@ -7,8 +7,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { FACTORY_NAMESPACE } from "../../src/settings/keys.js";
 import { pemToDer } from "../../src/settings/pem.js";
-import { resolveSettings, type RawSettingValue } from "../../src/settings/resolve.js";
+import { resolveSettings } from "../../src/settings/resolve.js";
 import { parseNvsImage, type NvsContents } from "../../tools/factory/nvs-reader.js";
+import { nvsPreferenceSource } from "../../tools/factory/preference-view.js";
 import { FIXTURES, runFactoryCli, tempDir } from "./support.js";
 
 const DEVICES = path.join(FIXTURES, "devices.csv");
@@ -16,21 +17,9 @@ const SETTINGS = path.join(FIXTURES, "common.json");
 const NAMES = ["ESP32-0001", "ESP32-0002", "ESP32-0003", "ESP32-0004", "ESP32-0005"];
 const COMMON_SECRETS = ["factory-prov-key-7f3a", "factory-prov-secret-c91d"];
 
-/** Preference.get on ESP32 over the read-back namespace. */
+/** What the firmware resolves from the read-back namespace (Preference.get on ESP32). */
 function firmwareSettings(contents: NvsContents) {
-  const ns = contents[FACTORY_NAMESPACE]!;
-  return resolveSettings([
-    {
-      name: "factory NVS",
-      get(key): RawSettingValue | undefined {
-        const v = ns[key];
-        if (!v) return undefined;
-        if (v.type === "u8") return v.value !== 0;
-        if (v.type === "blob") return v.value.slice().buffer as ArrayBuffer;
-        return v.value as string | number;
-      },
-    },
-  ]).settings;
+  return resolveSettings([nvsPreferenceSource(contents, FACTORY_NAMESPACE)]).settings;
 }
 
 /** name → SHA-256 of its image (Jest's deep equality on 24 KB buffers is slow). */

@@ -8,41 +8,16 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { FACTORY_NAMESPACE, SETTINGS, type SettingName } from "../../src/settings/keys.js";
 import { pemToDer } from "../../src/settings/pem.js";
-import { objectSource, resolveSettings, type RawSettingValue, type SettingsSource } from "../../src/settings/resolve.js";
+import { objectSource, resolveSettings } from "../../src/settings/resolve.js";
 import { buildNvsImage } from "../../tools/factory/nvs-image.js";
-import { readNvsImage, type NvsContents } from "../../tools/factory/nvs-reader.js";
+import { readNvsImage } from "../../tools/factory/nvs-reader.js";
+import { nvsPreferenceSource } from "../../tools/factory/preference-view.js";
 import { factoryEntries, FactoryError, settingsByKey, type FactorySettings } from "../../tools/factory/sdk-settings.js";
 
 const FIXTURES = path.join(__dirname, "..", "fixtures", "factory");
 const CA_PEM = fs.readFileSync(path.join(FIXTURES, "ca.pem"), "utf8");
 const CERT_PEM = fs.readFileSync(path.join(FIXTURES, "ESP32-X509-01.pem"), "utf8");
 const KEY_PEM = fs.readFileSync(path.join(FIXTURES, "ESP32-X509-01.key"), "utf8");
-
-/** Moddable's Preference.get on ESP32: tries u8 (→ boolean), i32, str, blob (→ ArrayBuffer), in that order. */
-function preferenceSource(contents: NvsContents, domain: string): SettingsSource {
-  const ns = contents[domain] ?? {};
-  return {
-    name: "factory NVS",
-    get(key: string): RawSettingValue | undefined {
-      const v = ns[key];
-      if (!v) return undefined;
-      switch (v.type) {
-        case "u8":
-          return v.value !== 0;
-        case "i32":
-          return v.value;
-        case "string":
-          return v.value;
-        case "blob": {
-          const b = v.value;
-          return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
-        }
-        default:
-          throw new Error(`Preference cannot read ${key}: NVS type ${v.type}`);
-      }
-    },
-  };
-}
 
 const ALL: FactorySettings = {
   host: "tb.example.com",
@@ -67,7 +42,7 @@ const ALL: FactorySettings = {
 function roundTrip(settings: FactorySettings) {
   const image = buildNvsImage(factoryEntries(settings), 0x6000);
   const contents = readNvsImage(image);
-  return { contents, resolved: resolveSettings([preferenceSource(contents, FACTORY_NAMESPACE)]) };
+  return { contents, resolved: resolveSettings([nvsPreferenceSource(contents, FACTORY_NAMESPACE)]) };
 }
 
 describe("factory settings ↔ firmware", () => {

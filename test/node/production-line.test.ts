@@ -8,8 +8,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { FACTORY_NAMESPACE } from "../../src/settings/keys.js";
-import { resolveSettings, type SettingsSource } from "../../src/settings/resolve.js";
+import { resolveSettings } from "../../src/settings/resolve.js";
 import { readNvsImage } from "../../tools/factory/nvs-reader.js";
+import { nvsPreferenceSource } from "../../tools/factory/preference-view.js";
 import { runFlash } from "../../tools/flash/command.js";
 import { APP_SUBTYPE, DATA_SUBTYPE, encodePartitionTable, PARTITION_TYPE, type Partition } from "../../tools/flash/partition-table.js";
 import { NodeWebSerialPort } from "../../tools/flash/web-serial-node.js";
@@ -33,21 +34,6 @@ function firmwarePartitions(): Partition[] {
       flags: 0,
     };
   });
-}
-
-/** Moddable's Preference.get on ESP32 over one NVS namespace: u8 → boolean, i32 → number, string, blob → ArrayBuffer. */
-function preferenceSource(contents: ReturnType<typeof readNvsImage>, namespace: string): SettingsSource {
-  return {
-    name: "factory NVS",
-    get(key) {
-      const v = contents[namespace]?.[key];
-      if (!v) return undefined;
-      if (v.type === "u8") return v.value !== 0;
-      if (v.type === "blob") return v.value.slice().buffer;
-      if (v.type === "i32" || v.type === "string") return v.value;
-      throw new Error(`Preference cannot read ${key} (${v.type})`);
-    },
-  };
 }
 
 const maybe = fs.existsSync(SOCAT) ? describe : describe.skip;
@@ -84,7 +70,7 @@ maybe("production line: factory run → flash through a pty → what the firmwar
 
       const nvs = partitions.find((p) => p.label === "nvs")!;
       const onBoard = readNvsImage(pty.sim.flash.slice(nvs.offset, nvs.offset + nvs.size)); // every CRC checked
-      const { settings } = resolveSettings([preferenceSource(onBoard, FACTORY_NAMESPACE)]);
+      const { settings } = resolveSettings([nvsPreferenceSource(onBoard, FACTORY_NAMESPACE)]);
       expect(settings).toMatchObject({ host: "tb.example.com", port: 8883, tls: true, deviceName: "ESP32-0002", logLevel: "D", telemetryIntervalMs: 5000 });
       expect(settings.caCert).toEqual(new Uint8Array(fs.readFileSync(path.join(FIXTURES, "ca.der"))));
       // The secrets are on the board, and nowhere in what the tools printed.

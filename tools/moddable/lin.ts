@@ -8,6 +8,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { startXsbugLogServer, type XsbugLogServer } from "../xsbug/log-server.js";
 import { readNvsImage } from "../factory/nvs-reader.js";
+import { preferenceValue } from "../factory/preference-view.js";
+import { buildNvsImage } from "../factory/nvs-image.js";
+import { factoryEntries, settingsFromKeys } from "../factory/sdk-settings.js";
+import { CREDENTIALS_NAMESPACE, FACTORY_NAMESPACE } from "../../src/settings/keys.js";
 
 /** This package's root (where package.json is), from the sources under ts-jest or the build under dist/. */
 export function packageRoot(): string {
@@ -167,10 +171,26 @@ export function linBlob(bytes: Uint8Array): { buffer: string } {
 export function linPreferencesFromNvs(image: Uint8Array, namespace: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(readNvsImage(image)[namespace] ?? {})) {
-    if (v.type === "u8") out[key] = v.value !== 0;
-    else if (v.type === "i32" || v.type === "string") out[key] = v.value;
-    else if (v.type === "blob") out[key] = linBlob(v.value);
-    else throw new Error(`Moddable's Preference cannot read ${namespace}/${key}: NVS type ${v.type}`);
+    const value = preferenceValue(v, key);
+    out[key] = value instanceof ArrayBuffer ? linBlob(new Uint8Array(value)) : value;
   }
   return out;
+}
+
+/** The firmware's nvs partition (hosts/esp32/partitions.csv). */
+export const FIRMWARE_NVS_BYTES = 0x6000;
+
+/**
+ * A board's factory image on lin, the production path: settings (by NVS key) → the factory tool's entries
+ * (validated by the firmware's resolver) → an NVS image → its tb_factory namespace planted in lin's Preference
+ * file. `keepCredentials` = the same board (its tb_cred domain survives); otherwise a fresh one. Returns the image.
+ */
+export function plantFactoryImage(values: Record<string, unknown>, keepCredentials: boolean): Uint8Array {
+  const name = String(values.dev_name ?? "device");
+  const image = buildNvsImage(factoryEntries(settingsFromKeys(values, name), name), FIRMWARE_NVS_BYTES);
+  const prefs = readLinPreferences();
+  prefs[FACTORY_NAMESPACE] = linPreferencesFromNvs(image, FACTORY_NAMESPACE);
+  if (!keepCredentials) delete prefs[CREDENTIALS_NAMESPACE];
+  writeLinPreferences(prefs);
+  return image;
 }
