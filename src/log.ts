@@ -7,7 +7,7 @@
 
 import type { Clock, LogLevel, LogSink } from "./ports.js";
 
-const LEVEL_RANK: Record<LogLevel, number> = { E: 1, W: 2, I: 3, D: 4, V: 5 };
+const LEVEL_RANK: Readonly<Record<LogLevel, number>> = Object.freeze({ E: 1, W: 2, I: 3, D: 4, V: 5 });
 
 /** Replacement for a secret value in a log line. */
 export const REDACTED = "[redacted]";

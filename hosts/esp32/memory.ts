@@ -14,12 +14,25 @@ export interface MemoryUsage {
   gcCount?: number;
 }
 
-const ids = {
-  slot: Instrumentation.map("XS Slot Heap Used"),
-  chunk: Instrumentation.map("XS Chunk Heap Used"),
-  free: Instrumentation.map("System Free Memory"),
-  gc: Instrumentation.map("XS Garbage Collection Count"),
-};
+interface Ids {
+  slot: number | undefined;
+  chunk: number | undefined;
+  free: number | undefined;
+  gc: number | undefined;
+}
+
+// Looked up on first use, not at module load: the SDK's modules are preloaded, and preload runs no natives.
+let ids: Ids | undefined;
+
+function instrumentIds(): Ids {
+  ids ??= {
+    slot: Instrumentation.map("XS Slot Heap Used"),
+    chunk: Instrumentation.map("XS Chunk Heap Used"),
+    free: Instrumentation.map("System Free Memory"),
+    gc: Instrumentation.map("XS Garbage Collection Count"),
+  };
+  return ids;
+}
 
 function read(id: number | undefined): number | undefined {
   if (id === undefined) return undefined;
@@ -28,6 +41,7 @@ function read(id: number | undefined): number | undefined {
 }
 
 export function memoryUsage(): MemoryUsage {
+  const ids = instrumentIds();
   const m: MemoryUsage = {};
   const slot = read(ids.slot);
   const chunk = read(ids.chunk);

@@ -87,8 +87,8 @@ const CRC_BYTES = 4;
 export const RECORD_MAX_BYTES = 0xffff;
 
 const FLAG_PENDING = 1;
-const TYPE_CODES: Record<CredentialsType, number> = { ACCESS_TOKEN: 1, MQTT_BASIC: 2, X509_CERTIFICATE: 3 };
-const TYPE_NAMES: (CredentialsType | undefined)[] = [undefined, "ACCESS_TOKEN", "MQTT_BASIC", "X509_CERTIFICATE"];
+const TYPE_CODES: Readonly<Record<CredentialsType, number>> = Object.freeze({ ACCESS_TOKEN: 1, MQTT_BASIC: 2, X509_CERTIFICATE: 3 });
+const TYPE_NAMES: readonly (CredentialsType | undefined)[] = Object.freeze([undefined, "ACCESS_TOKEN", "MQTT_BASIC", "X509_CERTIFICATE"] as const);
 const HAS_CLIENT_ID = 1;
 const HAS_USERNAME = 2;
 const HAS_PASSWORD = 4;

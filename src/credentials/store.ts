@@ -73,7 +73,7 @@ export const MAX_PARTS_LIMIT = 4;
 export const DEFAULT_KEY_PREFIX = "cred";
 export const DEFAULT_MAX_PARTS = 2;
 
-const SLOTS: readonly SlotName[] = ["a", "b"];
+const SLOTS: readonly SlotName[] = Object.freeze(["a", "b"] as const);
 
 interface SlotScan {
   report: SlotReport;

@@ -135,7 +135,7 @@ export interface AgentStats {
 const DEFAULT_PROVISION_TIMEOUT_MS = 15_000;
 const CONNACK_BAD_CREDENTIALS = 4;
 const CONNACK_NOT_AUTHORIZED = 5;
-const RECOVERABLE_TYPES: readonly CredentialsType[] = ["ACCESS_TOKEN", "MQTT_BASIC"];
+const RECOVERABLE_TYPES: readonly CredentialsType[] = Object.freeze(["ACCESS_TOKEN", "MQTT_BASIC"] as const);
 
 export class DeviceAgent {
   readonly stats: AgentStats = { provisionRequests: 0, connectAttempts: 0, connects: 0 };

@@ -1,6 +1,6 @@
 /** MQTT 3.1.1 numbers, in one place (mqtt-packet's constants.js idea). */
 
-export const PacketType = {
+export const PacketType = Object.freeze({
   Connect: 1,
   Connack: 2,
   Publish: 3,
@@ -15,25 +15,25 @@ export const PacketType = {
   Pingreq: 12,
   Pingresp: 13,
   Disconnect: 14,
-} as const;
+} as const);
 
 export type PacketTypeNumber = (typeof PacketType)[keyof typeof PacketType];
 
 /** Names for logs and errors, indexed by packet type. */
-export const PACKET_NAMES: readonly string[] = [
+export const PACKET_NAMES: readonly string[] = Object.freeze([
   "RESERVED", "CONNECT", "CONNACK", "PUBLISH", "PUBACK", "PUBREC", "PUBREL", "PUBCOMP",
   "SUBSCRIBE", "SUBACK", "UNSUBSCRIBE", "UNSUBACK", "PINGREQ", "PINGRESP", "DISCONNECT", "RESERVED",
-];
+]);
 
 /** CONNACK return codes (MQTT 3.1.1 table 3.1) with the names our errors carry. */
-export const CONNACK_CODE_NAMES: readonly string[] = [
+export const CONNACK_CODE_NAMES: readonly string[] = Object.freeze([
   "accepted",
   "unacceptable-protocol-version",
   "identifier-rejected",
   "server-unavailable",
   "bad-username-or-password",
   "not-authorized",
-];
+]);
 
 /** SUBACK return code for a refused subscription. */
 export const SUBACK_FAILURE = 0x80;

@@ -10,7 +10,7 @@ import type { ConnectPacket, Packet, QoS, Subscription } from "./packets.js";
 import { readUtf8 } from "./utf8.js";
 
 /** Required low nibble of the first byte, by packet type (-1: PUBLISH, where it carries flags). */
-const FIXED_FLAGS = [-2, 0, 0, -1, 0, 0, 2, 0, 2, 0, 2, 0, 0, 0, 0, -2];
+const FIXED_FLAGS: readonly number[] = Object.freeze([-2, 0, 0, -1, 0, 0, 2, 0, 2, 0, 2, 0, 0, 0, 0, -2]);
 
 /** Checks the first byte of a packet; called by the reader before it buffers anything. */
 export function checkFirstByte(first: number): void {

@@ -26,17 +26,17 @@ export interface SettingDefinition {
 }
 
 function setting(key: string, type: SettingNvsType, description: string, secret = false): SettingDefinition {
-  return { key, type, secret, description };
+  return Object.freeze({ key, type, secret, description });
 }
 
 /** The credential modes a device can provision with (SDK names, as on `tbsdk device --credentials`). */
-export const CREDENTIAL_MODES = ["token", "server", "mqtt-basic", "x509"] as const;
+export const CREDENTIAL_MODES = Object.freeze(["token", "server", "mqtt-basic", "x509"] as const);
 export type CredentialMode = (typeof CREDENTIAL_MODES)[number];
 
-export const LOG_LEVELS = ["E", "W", "I", "D", "V"] as const;
+export const LOG_LEVELS = Object.freeze(["E", "W", "I", "D", "V"] as const);
 
 /** Every setting, by the name the SDK's code uses. */
-export const SETTINGS = {
+export const SETTINGS = Object.freeze({
   host: setting("tb_host", "string", "ThingsBoard MQTT host name or address"),
   port: setting("tb_port", "i32", "MQTT port (default 8883 with TLS, 1883 without)"),
   tls: setting("tb_tls", "u8", "1 = MQTT over TLS 1.2 (default), 0 = plain TCP"),
@@ -54,7 +54,7 @@ export const SETTINGS = {
   telemetryIntervalMs: setting("tm_interval", "i32", "sample telemetry interval in ms (default 10000)"),
   telemetryGc: setting("tm_gc", "u8", "1 = collect garbage before each sample, so the xs_* figures show live memory (memory reports)"),
   logLevel: setting("log_level", "string", `most verbose log level printed: ${LOG_LEVELS.join(" ")} (default I)`),
-} as const satisfies Record<string, SettingDefinition>;
+} as const satisfies Record<string, SettingDefinition>);
 
 export type SettingName = keyof typeof SETTINGS;
 

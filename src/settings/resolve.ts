@@ -177,7 +177,7 @@ export function resolveSettings(sources: readonly SettingsSource[]): ResolvedSet
 }
 
 /** DER of OBJECT IDENTIFIER 1.2.840.113549.1.1.1 (rsaEncryption). */
-const RSA_ENCRYPTION_OID = [0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+const RSA_ENCRYPTION_OID: readonly number[] = Object.freeze([0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01]);
 
 /** Whether a PKCS#8 PrivateKeyInfo names rsaEncryption in its AlgorithmIdentifier (within its first bytes). */
 function hasRsaAlgorithm(der: Uint8Array): boolean {

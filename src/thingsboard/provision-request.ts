@@ -236,5 +236,4 @@ export function generateAccessToken(random: RandomSource, length: number = DEFAU
   return token;
 }
 
-const TOKEN_CODES: number[] = [];
-for (let i = 0; i < ALPHABET_SIZE; i++) TOKEN_CODES.push(TOKEN_ALPHABET.charCodeAt(i));
+const TOKEN_CODES: readonly number[] = Object.freeze(Array.from({ length: ALPHABET_SIZE }, (_, i) => TOKEN_ALPHABET.charCodeAt(i)));

@@ -79,4 +79,9 @@ describe("root manifest.json", () => {
     const main = fs.readFileSync(path.join(root, "hosts/esp32/main.ts"), "utf8");
     expect(/FIRMWARE_VERSION = "([^"]+)"/.exec(main)?.[1]).toBe(pkg.version);
   });
+
+  it("preloads every core module by name (mcconfig matches wildcard preloads against .js modules only), no adapter", () => {
+    // Adapters import Moddable modules; preloading runs imports at build time (lin's Preference would read its file then).
+    expect(manifest.preload).toEqual(Object.keys(manifest.modules).filter((m) => !m.startsWith("tbsdk/esp32/")));
+  });
 });
