@@ -6,9 +6,6 @@ import { CONNACK_CODE_NAMES } from "./constants.js";
 /** Base class: `code` is a short kebab-case name, `message` says what a person can do about it. */
 export class MqttError extends SdkError {
   override name = "MqttError";
-  constructor(code: string, message: string) {
-    super(code, message);
-  }
 }
 
 export type ProtocolErrorCode =
@@ -93,7 +90,4 @@ export class MqttSubscribeError extends MqttError {
 /** The caller used the client wrongly (e.g. publish after close, QoS 2, too many in flight). */
 export class MqttUsageError extends MqttError {
   override name = "MqttUsageError";
-  constructor(code: string, message: string) {
-    super(code, message);
-  }
 }

@@ -11,9 +11,6 @@ import { SdkError } from "../errors.js";
 /** Base class of every error thrown by src/thingsboard. */
 export class ThingsBoardError extends SdkError {
   override name = "ThingsBoardError";
-  constructor(code: string, message: string) {
-    super(code, message);
-  }
 }
 
 export type ProvisionRequestErrorCode =
